@@ -1,0 +1,38 @@
+"""Mutation capture: proxies, operation records, JSON normal form.
+
+Knows nothing of disk or processes: an owner hands a proxy its callback and
+receives one ``Op`` per mutation.
+"""
+
+from tastypy.observe.apply import apply
+from tastypy.observe.normal import check_key, copy, encode, format_path, normalize
+from tastypy.observe.op import Op
+from tastypy.observe.proxy import (
+    READ_ONLY,
+    WRITABLE,
+    ObservableDict,
+    ObservableList,
+    ReadOnlyDict,
+    ReadOnlyList,
+    unwrap,
+)
+from tastypy.observe.recorder import APPLIED, Recorder
+
+__all__ = [
+    "APPLIED",
+    "READ_ONLY",
+    "WRITABLE",
+    "ObservableDict",
+    "ObservableList",
+    "Op",
+    "ReadOnlyDict",
+    "ReadOnlyList",
+    "Recorder",
+    "apply",
+    "check_key",
+    "copy",
+    "encode",
+    "format_path",
+    "normalize",
+    "unwrap",
+]

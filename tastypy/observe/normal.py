@@ -1,0 +1,176 @@
+"""JSON normal form: validate a value and copy it in one walk.
+
+A value is stored exactly as it will read back after a restart: tuples become
+lists and non-string dict keys become strings at once, like ``json`` does.
+Anything that would not survive that round trip unchanged is refused with an
+error that names where in the value it sits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import wrapt
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+)
+
+#: Encode a value already in normal form as compact JSON text.
+encode = _ENCODER.encode
+
+
+class _Bad(Exception):
+    """Raised inside the walk; carries the path back up to the caller."""
+
+    def __init__(self, kind: type, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.path: list = []
+
+
+def format_path(path: tuple | list) -> str:
+    """``('k', 'tags', 3)`` -> ``"['k']['tags'][3]"``."""
+    return "".join(f"[{p!r}]" for p in path)
+
+
+def normalize(value: Any, path: tuple = ()) -> Any:
+    """Return a fresh copy of ``value`` in JSON normal form.
+
+    Raises ``TypeError`` for data JSON cannot hold and ``ValueError`` for JSON
+    data that would change on the round trip (NaN, keys that collide once made
+    strings); the message names the place, e.g. ``['k']['tags'][3]``.
+    """
+    try:
+        return _walk(value)
+    except _Bad as bad:
+        where = format_path(tuple(path) + tuple(reversed(bad.path)))
+        raise bad.kind(f"value at {where or 'top level'}: {bad.message}") from None
+    except RecursionError:
+        raise ValueError(
+            f"value at {format_path(path) or 'top level'}: nested too deep "
+            "(or it contains itself); JSON data must be a finite tree"
+        ) from None
+
+
+def _walk(value: Any) -> Any:
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        if math.isfinite(value):
+            return value
+        raise _Bad(ValueError, f"{value!r} is not valid JSON; store it as a string or None")
+    if t is dict:
+        return _walk_dict(value)
+    if t is list or t is tuple:
+        return _walk_list(value)
+    if isinstance(value, wrapt.ObjectProxy):
+        return _walk(value.__wrapped__)
+    if isinstance(value, dict):
+        return _walk_dict(value)
+    if isinstance(value, (list, tuple)):
+        return _walk_list(value)
+    raise _Bad(
+        TypeError,
+        f"{type(value).__name__} is not JSON data; use dict, list, tuple, str, "
+        "int, float, bool or None",
+    )
+
+
+def _walk_list(value: Any) -> list:
+    out = []
+    append = out.append
+    for i, item in enumerate(value):
+        try:
+            append(_walk(item))
+        except _Bad as bad:
+            bad.path.append(i)
+            raise
+    return out
+
+
+def _walk_dict(value: Any) -> dict:
+    out = {}
+    for k, item in value.items():
+        if type(k) is not str:
+            name = normal_key(k)
+            if name in out or name in value:
+                raise _Bad(
+                    ValueError,
+                    f"key {k!r} becomes {name!r} in JSON, which collides with "
+                    "another key; make the keys distinct strings",
+                )
+            k = name
+        try:
+            out[k] = _walk(item)
+        except _Bad as bad:
+            bad.path.append(k)
+            raise
+    return out
+
+
+def dict_key(key: Any, path: tuple = ()) -> str:
+    """The string ``key`` becomes as a key of a dict value, or ``TypeError``."""
+    if type(key) is str:
+        return key
+    try:
+        return normal_key(key)
+    except _Bad as bad:
+        raise TypeError(f"value at {format_path(path) or 'top level'}: {bad.message}") from None
+
+
+def normal_key(key: Any) -> str:
+    """The string a dict key becomes in JSON (``1`` -> ``'1'``, ``True`` -> ``'true'``)."""
+    t = type(key)
+    if t is str:
+        return key
+    if key is None or t is bool or t is int:
+        return json.dumps(key)
+    if t is float and math.isfinite(key):
+        return repr(key)
+    raise _Bad(
+        TypeError,
+        f"dict key {key!r} of type {t.__name__} is not allowed in JSON; "
+        "use str (or int, float, bool, None, which become strings)",
+    )
+
+
+def check_key(key: Any) -> Any:
+    """Validate a top-level key: ``str``, ``int`` (not ``bool``) or tuples of them."""
+    t = type(key)
+    if t is str or t is int or (t is tuple and _key_parts_ok(key)):
+        return key
+    raise TypeError(
+        f"key {key!r}: {_bad_part(key)} cannot be (part of) a tastypy key; "
+        "use str, int, or a tuple of them"
+    )
+
+
+def _key_parts_ok(key: tuple) -> bool:
+    for part in key:
+        t = type(part)
+        if not (t is str or t is int or (t is tuple and _key_parts_ok(part))):
+            return False
+    return True
+
+
+def _bad_part(key: Any) -> str:
+    if type(key) is tuple:
+        for part in key:
+            if type(part) not in (str, int) and not (type(part) is tuple and _key_parts_ok(part)):
+                return _bad_part(part)
+    return type(key).__name__
+
+
+def copy(value: Any) -> Any:
+    """A deep copy of data that is already in normal form."""
+    t = type(value)
+    if t is dict:
+        return {k: copy(v) for k, v in value.items()}
+    if t is list:
+        return [copy(v) for v in value]
+    return value

@@ -1,0 +1,83 @@
+"""The ``.set`` recorder: write a mutation as code, get one ``Op``.
+
+``shared.set['a']['n'] += 1`` reads nothing locally: indexing builds a path,
+and the final call, assignment or augmented assignment hands one ``Op`` to
+``emit`` (which a SharedPOD sends to its server, where read, modify and write
+happen together).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tastypy.observe.normal import format_path, normalize
+from tastypy.observe.op import Op
+
+#: Marker returned by augmented assignment: Python then assigns it back
+#: (``parent['n'] = <marker>``), which must not record a second operation.
+APPLIED = type("Applied", (), {"__repr__": lambda self: "<applied>"})()
+
+INPLACE = (
+    "__iadd__ __isub__ __imul__ __imatmul__ __itruediv__ __ifloordiv__ __imod__ "
+    "__ipow__ __ilshift__ __irshift__ __iand__ __ixor__ __ior__"
+).split()
+
+
+class Recorder:
+    """A path into a remote mapping; mutating it emits an ``Op``."""
+
+    __slots__ = ("_path", "_emit")
+
+    def __init__(self, emit: Callable[[Op], Any], path: tuple = ()) -> None:
+        self._emit = emit
+        self._path = path
+
+    def __repr__(self) -> str:
+        return f"<recorder at {format_path(self._path) or 'top level'}>"
+
+    def __getitem__(self, key: Any) -> Recorder:
+        return Recorder(self._emit, self._path + (key,))
+
+    def __setitem__(self, key: Any, value: Any) -> Any:
+        if value is APPLIED:
+            return None
+        return self._emit(Op(self._path, "__setitem__", (key, _arg(value, self._path, key))))
+
+    def __delitem__(self, key: Any) -> Any:
+        return self._emit(Op(self._path, "__delitem__", (key,)))
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        path = self._path
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._emit(
+                Op(
+                    path,
+                    name,
+                    tuple(_arg(a, path, i) for i, a in enumerate(args)),
+                    tuple((k, _arg(v, path, k)) for k, v in kwargs.items()),
+                )
+            )
+
+        return call
+
+
+def _arg(value: Any, path: tuple, where: Any) -> Any:
+    if type(value) is slice:
+        return value
+    return normalize(value, path + (where,))
+
+
+def _inplace(method: str) -> Callable:
+    def record(self: Recorder, other: Any) -> Any:
+        self._emit(Op(self._path, method, (_arg(other, self._path, method),)))
+        return APPLIED
+
+    record.__name__ = method
+    return record
+
+
+for _method in INPLACE:
+    setattr(Recorder, _method, _inplace(_method))
