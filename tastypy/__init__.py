@@ -1,0 +1,55 @@
+"""tastypy: dict-like data structures that persist themselves to disk.
+
+``POD`` is a dict kept as human-readable JSON shard files; ``ProgressTracker``
+a POD of task records for jobs that must resume after a crash; ``SharedPOD``
+and ``SharedTracker`` share them between processes through one server.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tastypy.errors import (
+    DuplicateKeyError,
+    IntegrityError,
+    LockedError,
+    PersistentOrderedDictIntegrityError,
+    ReadOnlyError,
+    TastypyError,
+)
+from tastypy.observe import unwrap
+from tastypy.pod import POD, PersistentOrderedDict
+
+# Imported on first use: the tracker, and above all the multiprocessing
+# machinery of the shared faces, are not needed by every program.
+_LAZY = {
+    "ProgressTracker": "tastypy.tracker",
+    "Tracker": "tastypy.tracker",
+    "SharedPOD": "tastypy.shared",
+    "SharedPersistentOrderedDict": "tastypy.shared",
+    "SharedTracker": "tastypy.shared",
+    "SharedProgressTracker": "tastypy.shared",
+}
+
+__all__ = [
+    "POD",
+    "DuplicateKeyError",
+    "IntegrityError",
+    "LockedError",
+    "PersistentOrderedDict",
+    "PersistentOrderedDictIntegrityError",
+    "ReadOnlyError",
+    "TastypyError",
+    "unwrap",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tastypy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,423 @@
+"""``PersistentOrderedDict`` (``POD``): a dict that keeps itself on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+from tastypy import exits
+from tastypy.errors import ReadOnlyError, TastypyError
+from tastypy.observe import READ_ONLY, WRITABLE, Op, check_key, encode, normalize, unwrap
+from tastypy.store import DELETE, Store
+
+_MISSING = object()
+
+#: Proxies kept per folder before the cache starts over (bounds memory).
+_PROXY_CACHE = 10_000
+
+
+#: The open POD of each (folder, read-only) in this process.
+_registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict] = {}
+
+
+def _sync_all() -> None:
+    for pod in list(_registry.values()):
+        if pod._pid == os.getpid() and not pod._store.readonly:
+            pod.sync()
+
+
+def _hook_exit() -> None:
+    if not _hooked:
+        exits.on_exit(_sync_all)
+        _hooked.append(True)
+
+
+_hooked: list = []
+
+
+class _Closed:
+    """Stands in for the data of a closed POD: any use says so clearly."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self._path = path
+
+    def _fail(self, *args: Any) -> Any:
+        raise ValueError(f"POD at {self._path} is closed; open it again to use it")
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __len__ = __iter__ = _fail
+    get = pop = clear = items = keys = values = update = setdefault = _fail
+
+
+class PersistentOrderedDict(MutableMapping):
+    """A ``dict`` kept on disk as JSON shard files, in insertion order.
+
+    Values read back are observable proxies: a mutation at any depth marks the
+    top-level key dirty. Dirty keys are written every ``sync_at`` changes, on
+    ``sync()``, ``close()`` and at exit (also on SIGTERM and Ctrl-C).
+    """
+
+    def __new__(cls, path: str | os.PathLike, *args: Any, **kwargs: Any) -> PersistentOrderedDict:
+        # One folder, one object per process: a second POD() on the same
+        # folder is the same object, so there is never a stale copy.
+        key = (_folder(path), kwargs.get("mode", "w") == "r")
+        pod = _registry.get(key)
+        if pod is not None and pod._pid == os.getpid():
+            if type(pod) is not cls:
+                raise ValueError(
+                    f"{key[0]} is open as a {type(pod).__name__} in this process; "
+                    f"open it as a {type(pod).__name__}, or close that first"
+                )
+            return pod
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        init: Mapping | Iterable | None = None,
+        gzipped: bool = False,
+        file_size: int = 1000,
+        sync_at: int = 1000,
+        *,
+        mode: str = "w",
+    ) -> None:
+        if mode not in ("r", "w"):
+            raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
+        if type(file_size) is not int or file_size < 1:
+            raise ValueError(f"file_size must be a positive int, not {file_size!r}")
+        if type(sync_at) is not int or sync_at < 1:
+            raise ValueError(f"sync_at must be a positive int, not {sync_at!r}")
+        if "_store" in self.__dict__:
+            self._check_same(gzipped, file_size)
+            self._users += 1
+        else:
+            self._open(_folder(path), mode == "r", gzipped, file_size)
+        self._sync_at = sync_at
+        if init is not None:
+            try:
+                self.update(init)
+            except BaseException:
+                self.close()
+                raise
+
+    def _open(self, path: pathlib.Path, readonly: bool, gzipped: bool, file_size: int) -> None:
+        self._store = Store(path, gzipped=gzipped, file_size=file_size, readonly=readonly)
+        self._pid = os.getpid()
+        self._data: dict = {}
+        # key -> True when its old place on disk must go (deleted, maybe
+        # re-added); new keys enter in the order they enter ``_data``.
+        self._dirty: dict = {}
+        self._proxies: dict = {}
+        self._kinds = READ_ONLY if readonly else WRITABLE
+        self._held = False
+        self._users = 1
+        self._load()
+        _registry[(path, readonly)] = self
+        if not readonly:
+            _hook_exit()
+
+    def _check_same(self, gzipped: bool, file_size: int) -> None:
+        store = self._store
+        if store.gzipped != gzipped or store.file_size != file_size:
+            raise ValueError(
+                f"{store.path} is open in this process with gzipped={store.gzipped}, "
+                f"file_size={store.file_size}; open it again with the same values"
+            )
+
+    def _load(self) -> None:
+        self._data.clear()
+        self._dirty.clear()
+        self._proxies.clear()
+        pairs = self._store.load()
+        # One parse for all values: far cheaper than a json.loads per entry.
+        values = json.loads("[" + ",".join([text for _, text in pairs]) + "]")
+        self._data.update(zip([key for key, _ in pairs], values))
+        self._reloaded()
+
+    # -- hooks for subclasses ------------------------------------------------
+
+    def _changed(self, key: Any) -> None:
+        """Called after the value of ``key`` changed (set, deleted or mutated)."""
+
+    def _reloaded(self) -> None:
+        """Called after the whole content was (re)loaded from disk."""
+
+    # -- reading -------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._data[key]
+        kind = self._kinds.get(type(value))
+        if kind is None:
+            return value
+        proxy = self._proxies.get(key)
+        if proxy is None or proxy.__wrapped__ is not value:
+            if len(self._proxies) >= _PROXY_CACHE:
+                self._proxies.clear()
+            proxy = self._proxies[key] = kind(value, (key,), self._report, value)
+        return proxy
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator:
+        return iter(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PersistentOrderedDict):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == {k: unwrap(v) for k, v in other.items()}
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self._store.path)!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"a {type(self).__name__} cannot be pickled or sent to another process; "
+            "use tastypy.SharedPOD to share one between processes"
+        )
+
+    def iterkeys(self) -> Iterator:
+        """Old name of ``iter(pod.keys())``."""
+        return iter(self.keys())
+
+    def itervalues(self) -> Iterator:
+        """Old name of ``iter(pod.values())``."""
+        return iter(self.values())
+
+    def iteritems(self) -> Iterator:
+        """Old name of ``iter(pod.items())``."""
+        return iter(self.items())
+
+    # -- writing -------------------------------------------------------------
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._writable()
+        check_key(key)
+        current = self._data.get(key, _MISSING)
+        if current is not _MISSING and unwrap(value) is current:
+            return  # ``pod[k] += [x]`` already changed it in place
+        self._set_normal(key, self._normal(key, value))
+
+    def _normal(self, key: Any, value: Any) -> Any:
+        return normalize(value, (key,))
+
+    def __delitem__(self, key: Any) -> None:
+        self._writable()
+        del self._data[key]
+        dirty = self._dirty
+        dirty.pop(key, None)
+        dirty[key] = True
+        self._after(key)
+
+    def _report(self, op: Op, root: Any) -> None:
+        key = op.path[0]
+        if self._data.get(key) is not root:
+            return  # a proxy of a value since replaced or deleted
+        self._dirty.setdefault(key, False)
+        self._after(key)
+
+    def _after(self, key: Any) -> None:
+        self._proxies.pop(key, None)
+        self._changed(key)
+        if len(self._dirty) >= self._sync_at and not self._held:
+            self.sync()
+
+    def _writable(self) -> None:
+        if self._kinds is READ_ONLY:
+            raise ReadOnlyError(
+                f"{self._store.path} is open with mode='r'; "
+                "open it with mode='w' to change it"
+            )
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Like ``dict.update``; every value is checked before any is stored."""
+        self._writable()
+        items = other.items() if isinstance(other, Mapping) else other
+        pairs = []
+        for pair in items:
+            try:
+                key, value = pair
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"update() needs a mapping or (key, value) pairs, got {pair!r}"
+                ) from None
+            pairs.append(self._checked(key, value))
+        pairs.extend(self._checked(key, value) for key, value in kwargs.items())
+        held, self._held = self._held, True
+        try:
+            for key, value in pairs:
+                self._set_normal(key, value)
+        finally:
+            self._held = held
+        if len(self._dirty) >= self._sync_at and not held:
+            self.sync()
+
+    def _checked(self, key: Any, value: Any) -> tuple:
+        check_key(key)
+        return key, self._normal(key, value)
+
+    def _set_normal(self, key: Any, value: Any) -> None:
+        # ``value`` is already in normal form and owned by us.
+        data = self._data
+        if key in data:
+            data[key] = value
+            self._dirty.setdefault(key, False)
+        else:
+            data[key] = value
+            dirty = self._dirty
+            dirty[key] = dirty.pop(key, False)
+        self._after(key)
+
+    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        """Remove ``key`` and return its (plain) value, or ``default``."""
+        self._writable()
+        if key not in self._data:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = self._data[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple:
+        """Remove and return the first ``(key, plain value)`` pair."""
+        self._writable()
+        try:
+            key = next(iter(self._data))
+        except StopIteration:
+            raise KeyError(f"popitem(): {self._store.path} is empty") from None
+        return key, self.pop(key)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        """``pod[key]`` if present, else store ``default`` and return it (as read)."""
+        if key not in self._data:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        """Delete every key."""
+        self._writable()
+        for key in list(self._data):
+            del self[key]
+
+    # -- synchronization -----------------------------------------------------
+
+    def sync(self) -> None:
+        """Write every dirty key; returns once the data is on disk."""
+        dirty = self._dirty
+        if not dirty:
+            return
+        if self._pid != os.getpid():
+            raise TastypyError(
+                f"{self._store.path} was opened by process {self._pid}; a forked "
+                "process cannot write it: use tastypy.SharedPOD to share a POD"
+            )
+        data = self._data
+        changes = []
+        for key, moved in dirty.items():
+            if moved:
+                changes.append((key, DELETE))
+            value = data.get(key, _MISSING)
+            if value is not _MISSING:
+                changes.append((key, encode(value)))
+        with exits.critical():
+            self._store.commit(changes)
+            dirty.clear()
+
+    def sync_key(self, key: Any) -> None:
+        """Write the change of one key now.
+
+        A key that is new (or deleted and re-added) since the last sync is
+        written with the other new keys added before it, so that the order on
+        disk is always the order in memory.
+        """
+        dirty = self._dirty
+        if key not in dirty:
+            return
+        changes = []
+        for other, moved in list(dirty.items()):
+            if other != key and (not moved and other in self._store):
+                continue  # an in-place change of another key: not ours to write
+            if moved:
+                changes.append((other, DELETE))
+            value = self._data.get(other, _MISSING)
+            if value is not _MISSING:
+                changes.append((other, encode(value)))
+            if other == key:
+                break
+        with exits.critical():
+            self._store.commit(changes)
+            for other, _ in changes:
+                dirty.pop(other, None)
+
+    def mark_dirty(self, key: Any) -> None:
+        """Mark ``key`` as changed (after changing its data behind tastypy's back)."""
+        self._writable()
+        if key not in self._data:
+            raise KeyError(key)
+        self._dirty.setdefault(key, False)
+        self._after(key)
+
+    def dirty(self) -> set:
+        """The keys changed since the last sync."""
+        return set(self._dirty)
+
+    def hold(self) -> None:
+        """Suspend automatic syncs (``sync()``, ``close()`` and exit still sync)."""
+        self._held = True
+
+    def unhold(self) -> None:
+        """Resume automatic syncs, syncing now if ``sync_at`` is reached."""
+        self._held = False
+        if len(self._dirty) >= self._sync_at:
+            self.sync()
+
+    def revert(self) -> None:
+        """Drop every unsynced change and reload the last sync from disk."""
+        self._load()
+
+    def close(self) -> None:
+        """Sync, and release the folder once every opener in this process closed it."""
+        if isinstance(self._data, _Closed):
+            return
+        self._users -= 1
+        if self._users > 0:
+            self.sync()
+            return
+        store = self._store
+        try:
+            if not store.readonly and self._pid == os.getpid():
+                self.sync()
+        finally:
+            if _registry.get((store.path, store.readonly)) is self:
+                del _registry[(store.path, store.readonly)]
+            store.close()
+            closed = _Closed(store.path)
+            self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
+
+    def __enter__(self) -> PersistentOrderedDict:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def path(self) -> pathlib.Path:
+        """The folder."""
+        return self._store.path
+
+
+def _folder(path: str | os.PathLike) -> pathlib.Path:
+    return pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
+
+
+POD = PersistentOrderedDict

@@ -1,0 +1,130 @@
+"""Dirty data reaches the disk however the program ends, and it ends as it would have."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from conftest import CHILD_TIMEOUT, fresh_items, run_py, start_py
+
+SETUP = """
+import os, signal, sys, time, tastypy
+pod = tastypy.POD(sys.argv[1])
+pod['a'] = {'tags': []}
+tags = pod['a']['tags']
+tags.append('x')
+pod[('site', 3)] = [1, 2]
+"""
+EXPECTED = [("a", {"tags": ["x"]}), (("site", 3), [1, 2])]
+
+
+def test_normal_exit_syncs(folder):
+    result = run_py(SETUP, str(folder))
+    assert result.returncode == 0, result.stderr
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_uncaught_exception_syncs_and_keeps_status(folder):
+    result = run_py(SETUP + "raise RuntimeError('boom')", str(folder))
+    assert result.returncode == 1 and "boom" in result.stderr
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_sys_exit_status_is_kept(folder):
+    result = run_py(SETUP + "sys.exit(3)", str(folder))
+    assert result.returncode == 3
+    assert fresh_items(folder) == EXPECTED
+
+
+def _signal_child(folder, signum, extra=""):
+    child = start_py(SETUP + extra + "print('ready', flush=True)\ntime.sleep(60)\n", str(folder))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        child.kill()
+    return child.returncode, out, err
+
+
+def test_sigterm_syncs_and_still_kills_by_sigterm(folder):
+    status, _, err = _signal_child(folder, signal.SIGTERM)
+    assert status == -signal.SIGTERM, err
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_sigint_syncs_and_still_raises_keyboard_interrupt(folder):
+    status, _, err = _signal_child(folder, signal.SIGINT)
+    assert "KeyboardInterrupt" in err
+    assert status in (-signal.SIGINT, 1)
+    assert fresh_items(folder) == EXPECTED
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_programs_own_handler_still_runs(folder, signum):
+    # The program installed its handler before opening the POD: both run.
+    handler = (
+        "def mine(signum, frame):\n"
+        "    print('mine ran', flush=True)\n"
+        "    sys.exit(7)\n"
+        f"signal.signal({int(signum)}, mine)\n"
+    )
+    child = start_py(
+        "import signal, sys\n" + handler + SETUP + "print('ready', flush=True)\ntime.sleep(60)\n",
+        str(folder),
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        child.kill()
+    assert child.returncode == 7, err
+    assert "mine ran" in out
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_handler_installed_after_the_pod_replaces_ours_but_exit_still_syncs(folder):
+    code = SETUP + (
+        "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(5))\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    child = start_py(code, str(folder))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        child.kill()
+    assert child.returncode == 5
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_sigkill_loses_only_what_was_not_synced(folder):
+    code = SETUP + "pod.sync()\npod['late'] = 1\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    child = start_py(code, str(folder))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.kill()
+        child.wait(timeout=CHILD_TIMEOUT)
+    finally:
+        child.kill()
+    assert fresh_items(folder) == EXPECTED
+
+
+def test_forked_child_does_not_write_the_parents_pod(folder):
+    code = SETUP + (
+        "pod.sync()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    pod['child'] = 1\n"
+        "    sys.exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "time.sleep(0.1)\n"
+        "print(sorted(map(str, pod)))\n"
+    )
+    result = run_py(code, str(folder))
+    assert result.returncode == 0, result.stderr
+    assert [k for k, _ in fresh_items(folder)] == ["a", ("site", 3)]

@@ -1,0 +1,134 @@
+"""When data reaches the disk: sync_at, sync, sync_key, hold, revert, close."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import fresh_items
+from tastypy import POD
+
+
+def test_nothing_reaches_disk_before_sync_at(folder):
+    pod = POD(folder, sync_at=3)
+    pod["a"] = 1
+    pod["b"] = 2
+    assert pod.dirty() == {"a", "b"}
+    assert fresh_items(folder) == []
+    pod["c"] = 3  # the third dirty key triggers a sync
+    assert pod.dirty() == set()
+    assert fresh_items(folder) == [("a", 1), ("b", 2), ("c", 3)]
+
+
+def test_nested_mutations_count_toward_sync_at(folder):
+    pod = POD(folder, init={"a": [], "b": []}, sync_at=2)
+    pod.sync()
+    pod["a"].append(1)
+    pod["a"].append(2)  # still one dirty key
+    assert pod.dirty() == {"a"}
+    pod["b"].append(1)
+    assert pod.dirty() == set()
+    assert fresh_items(folder) == [("a", [1, 2]), ("b", [1])]
+
+
+def test_hold_suspends_automatic_sync_and_unhold_resumes(folder):
+    pod = POD(folder, sync_at=2)
+    pod.hold()
+    for i in range(5):
+        pod[i] = i
+    assert len(pod.dirty()) == 5 and fresh_items(folder) == []
+    pod.unhold()
+    assert pod.dirty() == set()
+    assert len(fresh_items(folder)) == 5
+
+
+def test_sync_key_writes_only_that_change(folder):
+    pod = POD(folder, init={"a": 1, "b": 2})
+    pod.sync()
+    pod["a"] = 10
+    pod["b"] = 20
+    pod.sync_key("b")
+    assert pod.dirty() == {"a"}
+    assert fresh_items(folder) == [("a", 1), ("b", 20)]
+    pod.sync_key("not there")  # nothing to do
+
+
+def test_sync_key_of_a_new_key_keeps_the_order(folder):
+    pod = POD(folder, init={"a": 1})
+    pod.sync()
+    pod["x"] = 1
+    pod["y"] = 2
+    pod["a"] = 5
+    pod.sync_key("y")
+    assert fresh_items(folder) == [("a", 1), ("x", 1), ("y", 2)]
+    assert pod.dirty() == {"a"}
+    pod.sync()
+    assert fresh_items(folder) == [("a", 5), ("x", 1), ("y", 2)]
+
+
+def test_mark_dirty_after_changing_data_behind_the_proxies(folder):
+    from tastypy import unwrap
+
+    pod = POD(folder, init={"a": {"n": 1}})
+    pod.sync()
+    unwrap(pod["a"])["n"] = 2  # not observed
+    assert pod.dirty() == set()
+    pod.mark_dirty("a")
+    assert pod.dirty() == {"a"}
+    pod.sync()
+    assert fresh_items(folder) == [("a", {"n": 2})]
+    with pytest.raises(KeyError):
+        pod.mark_dirty("missing")
+
+
+def test_revert_drops_unsynced_changes(folder):
+    pod = POD(folder, init={"a": {"l": [1]}, "b": 1})
+    pod.sync()
+    kept = pod["a"]["l"]
+    kept.append(2)
+    pod["c"] = 3
+    del pod["b"]
+    pod.revert()
+    assert list(pod.items()) == [("a", {"l": [1]}), ("b", 1)]
+    assert pod.dirty() == set()
+    kept.append(3)  # a proxy from before the revert writes nothing
+    assert pod["a"] == {"l": [1]} and pod.dirty() == set()
+
+
+def test_context_manager_syncs_and_closes(folder):
+    with POD(folder) as pod:
+        pod["a"] = 1
+    assert fresh_items(folder) == [("a", 1)]
+    with pytest.raises(ValueError, match="closed"):
+        pod["b"] = 1
+
+
+def test_same_folder_in_one_process_shares_data(folder):
+    first = POD(folder)
+    second = POD(str(folder))
+    first["a"] = [1]
+    second["a"].append(2)
+    assert first["a"] == [1, 2]
+    first.close()
+    second["b"] = 1  # still open through the other object
+    second.close()
+    assert fresh_items(folder) == [("a", [1, 2]), ("b", 1)]
+
+
+def test_conflicting_options_in_one_process_are_refused(folder):
+    POD(folder)
+    with pytest.raises(ValueError, match="gzipped"):
+        POD(folder, gzipped=True)
+    with pytest.raises(ValueError, match="file_size"):
+        POD(folder, file_size=10)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_shards_hold_about_file_size_entries(folder, gzipped):
+    with POD(folder, gzipped=gzipped, file_size=10) as pod:
+        for i in range(35):
+            pod[f"key-{i}"] = {"i": i}
+    suffix = ".json.gz" if gzipped else ".json"
+    shards = [p for p in folder.iterdir() if p.name.split(".")[0].isdigit()]
+    assert len(shards) == 4
+    assert all(p.name.endswith(suffix) for p in shards)
+    assert fresh_items(folder) == [(f"key-{i}", {"i": i}) for i in range(35)]
