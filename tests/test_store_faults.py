@@ -1,0 +1,123 @@
+"""A commit that fails (full disk, I/O error, Ctrl-C) changes nothing, on disk or in memory."""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import os
+from unittest import mock
+
+import pytest
+
+from tastypy.store import DELETE, Store
+
+BEFORE = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]
+# Small: journaled. Large (more than file_size lines): compacted into new shards.
+SMALL = [("b", "20"), ("a", DELETE), ("e", "5")]
+LARGE = [("b", "20"), ("a", DELETE)] + [(f"n{i}", str(i)) for i in range(6)]
+JOURNAL_CALLS = ["os.write", "os.fdatasync"]
+COMPACTION_CALLS = ["os.write", "os.fsync", "os.replace", "os.open", "builtins.open"]
+
+
+def expected(changes):
+    model = dict(BEFORE)
+    for key, text in changes:
+        if text is DELETE:
+            model.pop(key, None)
+        else:
+            model[key] = text
+    return list(model.items())
+
+
+def failing_on(target: str, call: int, exc: BaseException):
+    """A stand-in for ``target`` that raises ``exc`` on its ``call``-th call only."""
+    module, name = target.split(".")
+    real = getattr(builtins if module == "builtins" else os, name)
+    count = [0]
+
+    def fake(*args, **kwargs):
+        count[0] += 1
+        if count[0] == call:
+            raise exc
+        return real(*args, **kwargs)
+
+    return mock.patch(target, fake), count
+
+
+def opened(tmp_path):
+    store = Store(tmp_path / "s", file_size=4)
+    store.commit(BEFORE)
+    store.commit([("c", "3")])  # a journaled batch, so compaction also drops a journal
+    return store
+
+
+def check_failure_leaves_previous_state(tmp_path, target, call, exc, changes):
+    store = opened(tmp_path)
+    patch, count = failing_on(target, call, exc)
+    with patch:
+        with pytest.raises(type(exc)) as raised:
+            store.commit(changes)
+    assert raised.value is exc  # the original exception, not a wrapper
+    folder = tmp_path / "s"
+    assert not list(folder.glob("*.tmp"))
+    assert store.load() == BEFORE
+    assert Store(folder, readonly=True).load() == BEFORE
+    store.commit(changes)  # the retry works
+    assert store.load() == expected(changes)
+    store.close()
+    assert Store(folder, readonly=True).load() == expected(changes)
+    reopened = Store(folder)
+    assert reopened.load() == expected(changes)
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "target"),
+    [(SMALL, target) for target in JOURNAL_CALLS] + [(LARGE, target) for target in COMPACTION_CALLS],
+    ids=[f"journal-{t}" for t in JOURNAL_CALLS] + [f"compaction-{t}" for t in COMPACTION_CALLS],
+)
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EACCES])
+def test_failing_call(tmp_path, changes, target, code):
+    exc = OSError(code, os.strerror(code))
+    check_failure_leaves_previous_state(tmp_path, target, 1, exc, changes)
+
+
+@pytest.mark.parametrize("target", COMPACTION_CALLS)
+def test_every_step_of_a_compaction(tmp_path, target):
+    """Fail the 1st, 2nd, … call in turn: every step of a compaction rolls back."""
+    call = 1
+    while True:
+        exc = OSError(errno.EIO, "injected")
+        patch, count = failing_on(target, call, exc)
+        store = opened(tmp_path / str(call))
+        with patch:
+            try:
+                store.commit(LARGE)
+            except OSError as raised:
+                assert raised is exc
+            else:
+                store.close()
+                break
+        store.close()
+        check_failure_leaves_previous_state(tmp_path / f"{call}b", target, call, exc, LARGE)
+        call += 1
+    assert call > 1, f"a compaction never called {target}"
+
+
+@pytest.mark.parametrize("changes", [SMALL, LARGE], ids=["journal", "compaction"])
+def test_keyboard_interrupt_during_sync(tmp_path, changes):
+    target = "os.fdatasync" if changes is SMALL else "os.replace"
+    check_failure_leaves_previous_state(tmp_path, target, 1, KeyboardInterrupt(), changes)
+
+
+def test_after_a_failed_fsync_the_journal_is_not_trusted(tmp_path):
+    store = opened(tmp_path)
+    journal = store._manifest["journal"]
+    with mock.patch("os.fdatasync", side_effect=OSError(errno.EIO, "injected")):
+        with pytest.raises(OSError):
+            store.commit(SMALL)
+    store.commit(SMALL)
+    assert store._manifest["journal"] != journal  # compacted to a fresh journal
+    assert not (tmp_path / "s" / journal).exists()
+    store.close()
+    assert Store(tmp_path / "s", readonly=True).load() == expected(SMALL)
