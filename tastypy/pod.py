@@ -113,7 +113,11 @@ class PersistentOrderedDict(MutableMapping):
         self._kinds = READ_ONLY if readonly else WRITABLE
         self._held = False
         self._users = 1
-        self._load()
+        try:
+            self._load()
+        except BaseException:
+            self._store.close()  # a folder that failed to open keeps no lock
+            raise
         _registry[(path, readonly)] = self
         if not readonly:
             _hook_exit()
