@@ -5,8 +5,9 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from tastypy.observe.normal import copy
 from tastypy.observe.op import Op
-from tastypy.observe.proxy import MUTATORS
+from tastypy.observe.proxy import MUTATORS, WRITABLE, unwrap
 from tastypy.observe.recorder import INPLACE
 
 _OPERATORS = {name: getattr(operator, name.strip("_")) for name in INPLACE}
@@ -17,22 +18,54 @@ def apply(op: Op, root: Any) -> Any:
     """Carry out ``op`` on ``root`` (a POD, or any mapping) and return the result.
 
     Navigation goes through ``root[...]``, so on a POD the change is observed
-    like any other (dirty marks, tracker counts). Only mutating methods of
-    ``dict``, ``list`` and the in-place operators are allowed.
+    like any other (dirty marks, tracker counts). On a plain ``dict`` root the
+    values below the top level change exactly as through a proxy (normal form,
+    no shared objects). Only mutating methods of ``dict``, ``list`` and the
+    in-place operators are allowed. ``op`` itself is never changed, so it can
+    be applied again.
     """
     path, method, args, kwargs = op
+    # The Op's objects must not become part of root: later changes to root
+    # would change the Op too.
+    args = tuple(copy(a) for a in args)
+    kwargs = {k: copy(v) for k, v in kwargs}
     if method in _OPERATORS:
         if not path:
             raise TypeError(f"{method} needs a key to act on")
         parent = _walk(root, path[:-1])
-        parent[path[-1]] = _OPERATORS[method](parent[path[-1]], *args)
+        value = _observed(parent[path[-1]], path, root)
+        result = _OPERATORS[method](value, *args)
+        if result is not value:  # numbers, strings: store the new value
+            parent[path[-1]] = result
         return None
     if method not in _ALLOWED:
         raise TypeError(f"{method}() is not a mutation tastypy records")
-    return getattr(_walk(root, path), method)(*args, **dict(kwargs))
+    target = _walk(root, path)
+    if not path:
+        return getattr(target, method)(*args, **kwargs)
+    observed = _observed(target, path, root)
+    result = getattr(observed, method)(*args, **kwargs)
+    return result if observed is target else unwrap(result)
 
 
 def _walk(root: Any, path: tuple) -> Any:
     for step in path:
         root = root[step]
     return root
+
+
+def _observed(value: Any, path: tuple, root: Any) -> Any:
+    """``value``, a plain container at ``path`` in ``root``, behind a proxy.
+
+    A POD hands out proxies already; plain data gets one that reports to
+    nobody, for its normalizing and copying mutators (``*=`` on a plain list
+    would repeat references, ``d[1] = v`` would keep an int key).
+    """
+    kind = WRITABLE.get(type(value))
+    if kind is None:
+        return value
+    return kind(value, path, _ignore, root[path[0]])
+
+
+def _ignore(op: Op, root: Any) -> None:
+    """The owner of a proxy over plain data: nothing to tell."""

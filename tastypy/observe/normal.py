@@ -114,13 +114,13 @@ def _walk_dict(value: Any) -> dict:
 
 
 def dict_key(key: Any, path: tuple = ()) -> str:
-    """The string ``key`` becomes as a key of a dict value, or ``TypeError``."""
+    """The string ``key`` becomes as a key of a dict value, or ``TypeError`` / ``ValueError``."""
     if type(key) is str:
         return key
     try:
         return normal_key(key)
     except _Bad as bad:
-        raise TypeError(f"value at {format_path(path) or 'top level'}: {bad.message}") from None
+        raise bad.kind(f"value at {format_path(path) or 'top level'}: {bad.message}") from None
 
 
 def normal_key(key: Any) -> str:
@@ -130,8 +130,11 @@ def normal_key(key: Any) -> str:
         return key
     if key is None or t is bool or t is int:
         return json.dumps(key)
-    if t is float and math.isfinite(key):
-        return repr(key)
+    if t is float:
+        if math.isfinite(key):
+            return repr(key)
+        # Like a NaN value: JSON data, but the encoder cannot write it back.
+        raise _Bad(ValueError, f"dict key {key!r} is not valid JSON; use a string key")
     raise _Bad(
         TypeError,
         f"dict key {key!r} of type {t.__name__} is not allowed in JSON; "

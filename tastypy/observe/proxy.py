@@ -26,6 +26,57 @@ _MISSING = object()
 Report = Callable[[Op, Any], None]
 
 
+def _emit(proxy: _Observable, ctx: tuple, method: str, args: tuple) -> None:
+    """Report ``Op(path, method, args)`` for the proxy of ``ctx`` to its owner.
+
+    ``args`` must not be objects now held by the wrapped data: an Op is
+    immutable, and later mutations would otherwise change it too.
+
+    A proxy kept in a variable outlives moves around it: after
+    ``inner = l[0]; l.insert(0, x)`` its list sits at index 1, and after
+    ``d['a'] = []`` the old list is gone. An ``Op`` with the old path would
+    change another element when replayed, so the path is checked (one lookup
+    a level) and, only when stale, looked for again; a container no longer in
+    the owner's data reports nothing.
+    """
+    path = ctx[1]
+    root = ctx[3]
+    if len(path) > 1:
+        node = root
+        try:
+            for step in path[1:]:
+                node = node[step]
+        except (LookupError, TypeError):
+            node = _MISSING
+        if node is not ctx[0] and isinstance(root, (dict, list)):
+            found = _find(root, ctx[0], path[:1])
+            if found is None:
+                return
+            # Later reports (and new children) start from where it is now.
+            proxy._self_ctx = ctx = (ctx[0], found) + ctx[2:]
+            ctx[4].clear()
+            path = found
+    ctx[2](Op(path, method, args), root)
+
+
+def _find(node: Any, target: Any, path: tuple) -> tuple | None:
+    """The path of ``target`` (by identity) inside ``node``, or None."""
+    if node is target:
+        return path
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for where, child in items:
+        if isinstance(child, (dict, list)):
+            found = _find(child, target, path + (where,))
+            if found is not None:
+                return found
+    return None
+
+
 def _child(ctx: tuple, where: Any, value: Any) -> Any:
     """``value``, found at ``where`` in the proxy of ``ctx``, as it is read."""
     kind = ctx[5].get(type(value))
@@ -54,8 +105,7 @@ class _Observable(wrapt.ObjectProxy):
         return _child(self._self_ctx, where, value)
 
     def _self_emit(self, method: str, *args: Any) -> None:
-        ctx = self._self_ctx
-        ctx[2](Op(ctx[1], method, args), ctx[3])
+        _emit(self, self._self_ctx, method, args)
 
     @property
     def _self_path(self) -> tuple:
@@ -84,10 +134,15 @@ class _Observable(wrapt.ObjectProxy):
         return copy(self.__wrapped__)
 
     def __reduce_ex__(self, protocol: int) -> Any:
-        return self.__wrapped__.__reduce_ex__(protocol)
+        # The plain value, as pickle writes a list or dict (``list.__reduce_ex__``
+        # itself refuses protocols 0 and 1).
+        wrapped = self.__wrapped__
+        if isinstance(wrapped, dict):
+            return (dict, (), None, None, iter(wrapped.items()))
+        return (list, (), None, iter(wrapped))
 
     def __reduce__(self) -> Any:
-        return self.__wrapped__.__reduce__()
+        return self.__reduce_ex__(0)
 
     def copy(self) -> Any:
         """A plain deep copy: changing it never touches the owner."""
@@ -126,7 +181,7 @@ class ObservableDict(_Observable):
             return
         value = normalize(value, path + (key,))
         self.__wrapped__[key] = value
-        self._self_emit("__setitem__", key, value)
+        self._self_emit("__setitem__", key, copy(value))
 
     def __delitem__(self, key: Any) -> None:
         del self.__wrapped__[key]
@@ -156,14 +211,14 @@ class ObservableDict(_Observable):
         if key not in self.__wrapped__:
             default = normalize(default, self._self_path + (key,))
             self.__wrapped__[key] = default
-            self._self_emit("__setitem__", key, default)
+            self._self_emit("__setitem__", key, copy(default))
         return self[key]
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         changes = self._self_changes(dict(*args, **kwargs))
         if changes:
             self.__wrapped__.update(changes)
-            self._self_emit("update", changes)
+            self._self_emit("update", copy(changes))
 
     def __ior__(self, other: Any) -> ObservableDict:
         self.update(other)
@@ -173,8 +228,17 @@ class ObservableDict(_Observable):
         # Validate everything before changing anything.
         path = self._self_path
         changes = {}
+        names: dict = {}
         for key, value in given.items():
-            key = dict_key(key, path)
+            name = dict_key(key, path)
+            if name in names:
+                raise ValueError(
+                    f"value at {format_path(path) or 'top level'}: keys {names[name]!r} "
+                    f"and {key!r} both become {name!r} in JSON; make the keys distinct "
+                    "strings"
+                )
+            names[name] = key
+            key = name
             if not self._self_is_here(key, value):
                 changes[key] = normalize(value, path + (key,))
         return changes
@@ -215,10 +279,11 @@ class ObservableList(_Observable):
     __rmul__ = __mul__
 
     def append(self, value: Any) -> None:
-        wrapped, path, report, root = self._self_ctx[:4]
-        value = normalize(value, path + (len(wrapped),))
+        ctx = self._self_ctx
+        wrapped = ctx[0]
+        value = normalize(value, ctx[1] + (len(wrapped),))
         wrapped.append(value)
-        report(Op(path, "append", (value,)), root)
+        _emit(self, ctx, "append", (copy(value),))
 
     def extend(self, values: Any) -> None:
         start = len(self.__wrapped__)
@@ -226,27 +291,33 @@ class ObservableList(_Observable):
         values = [normalize(v, path + (start + i,)) for i, v in enumerate(values)]
         if values:
             self.__wrapped__.extend(values)
-            self._self_emit("extend", values)
+            self._self_emit("extend", copy(values))
 
     def __iadd__(self, values: Any) -> ObservableList:
         self.extend(values)
         return self
 
     def __imul__(self, times: Any) -> ObservableList:
-        before = len(self.__wrapped__)
-        self.__wrapped__ *= times
-        if len(self.__wrapped__) != before:
+        wrapped = self.__wrapped__
+        before = len(wrapped)
+        wrapped *= times
+        if len(wrapped) != before:
+            # ``*=`` repeats references; JSON data is a tree, each copy its own.
+            wrapped[before:] = [copy(v) for v in wrapped[before:]]
             self._self_emit("__imul__", times)
         return self
 
     def insert(self, index: Any, value: Any) -> None:
         value = normalize(value, self._self_path + (index,))
         self.__wrapped__.insert(index, value)
-        self._self_emit("insert", index, value)
+        self._self_emit("insert", index, copy(value))
 
     def remove(self, value: Any) -> None:
+        # Check first: a non-JSON value equal to an element (Decimal(1) == 1)
+        # must not remove it and then fail to be recorded.
+        normal = normalize(value, self._self_path)
         self.__wrapped__.remove(value)
-        self._self_emit("remove", normalize(value, self._self_path))
+        self._self_emit("remove", normal)
 
     def pop(self, index: Any = -1) -> Any:
         value = self.__wrapped__.pop(index)
@@ -259,10 +330,15 @@ class ObservableList(_Observable):
             self._self_emit("clear")
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        if len(self.__wrapped__) > 1:
-            self.__wrapped__.sort(key=key, reverse=reverse)
+        wrapped = self.__wrapped__
+        if len(wrapped) > 1:
+            # A failed sort (``[2, 1, 'a']``) leaves a list partly sorted: sort a
+            # copy, so that an error changes nothing.
+            items = list(wrapped)
+            items.sort(key=key, reverse=reverse)
+            wrapped[:] = items
             # A key function cannot travel in an Op: record the outcome.
-            self._self_emit("__setitem__", slice(None), copy(self.__wrapped__))
+            self._self_emit("__setitem__", slice(None), copy(items))
 
     def reverse(self) -> None:
         if len(self.__wrapped__) > 1:
@@ -278,7 +354,7 @@ class ObservableList(_Observable):
         else:
             value = normalize(value, path + (index,))
         self.__wrapped__[index] = value
-        self._self_emit("__setitem__", index, value)
+        self._self_emit("__setitem__", index, copy(value))
 
     def __delitem__(self, index: Any) -> None:
         before = len(self.__wrapped__)

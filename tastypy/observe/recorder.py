@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tastypy.observe.normal import format_path, normalize
+from tastypy.observe.normal import check_key, format_path, normalize
 from tastypy.observe.op import Op
 
 #: Marker returned by augmented assignment: Python then assigns it back
@@ -52,6 +52,8 @@ class Recorder:
         path = self._path
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if not path:
+                return self._emit(Op(path, name, *_top_args(name, args, kwargs)))
             return self._emit(
                 Op(
                     path,
@@ -62,6 +64,22 @@ class Recorder:
             )
 
         return call
+
+
+def _top_args(name: str, args: tuple, kwargs: dict) -> tuple:
+    """``args`` and ``kwargs`` of a method of the mapping itself, for an ``Op``.
+
+    Its keys are top-level keys and keep their exact type (``1``, ``(1, 'a')``);
+    only the values take the JSON normal form.
+    """
+    if name == "update":
+        given = dict(*args)
+        if given:
+            args = ({check_key(k): normalize(v, (k,)) for k, v in given.items()},)
+    elif args:  # pop(key, default), setdefault(key, default)
+        key = check_key(args[0])
+        args = (key,) + tuple(normalize(a, (key,)) for a in args[1:])
+    return args, tuple((k, normalize(v, (k,))) for k, v in kwargs.items())
 
 
 def _arg(value: Any, path: tuple, where: Any) -> Any:
