@@ -27,6 +27,9 @@ def _sync_all() -> None:
     for pod in list(_registry.values()):
         if pod._pid == os.getpid() and not pod._store.readonly:
             pod.sync()
+            # Leave the folder at rest as plain shard files, the journal folded in.
+            with exits.critical():
+                pod._store.compact()
 
 
 def _hook_exit() -> None:
@@ -390,7 +393,11 @@ class PersistentOrderedDict(MutableMapping):
         self._load()
 
     def close(self) -> None:
-        """Sync, and release the folder once every opener in this process closed it."""
+        """Sync, and release the folder once every opener in this process closed it.
+
+        The last close also folds the journal into the shard files, so a folder
+        at rest is plain ``N.json`` shards.
+        """
         if isinstance(self._data, _Closed):
             return
         self._users -= 1
@@ -401,6 +408,9 @@ class PersistentOrderedDict(MutableMapping):
         try:
             if not store.readonly and self._pid == os.getpid():
                 self.sync()
+                # Leave the folder at rest as plain shard files, the journal folded in.
+                with exits.critical():
+                    store.compact()
         finally:
             if _registry.get((store.path, store.readonly)) is self:
                 del _registry[(store.path, store.readonly)]
