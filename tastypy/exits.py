@@ -22,14 +22,18 @@ _log = logging.getLogger("tastypy")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _callbacks: list[Callable[[], None]] = []
 _previous: dict[int, Any] = {}
-_state = {"installed": False, "depth": 0, "pending": None}
+_state: dict[str, Any] = {"atexit": False, "signals_pid": None, "depth": 0, "pending": None}
 
 
 def on_exit(callback: Callable[[], None]) -> None:
-    """Call ``callback`` at exit and on SIGTERM / SIGINT (installed once)."""
-    if not _state["installed"]:
-        _install()
-    _callbacks.append(callback)
+    """Call ``callback`` at exit and on SIGTERM / SIGINT (each callback once)."""
+    if not _state["atexit"]:
+        _state["atexit"] = True
+        atexit.register(run_all)
+    if _state["signals_pid"] != os.getpid():
+        _install_signals()
+    if callback not in _callbacks:
+        _callbacks.append(callback)
 
 
 def run_all() -> None:
@@ -55,17 +59,39 @@ def critical() -> Iterator[None]:
             _on_signal(pending, None)
 
 
-def _install() -> None:
-    _state["installed"] = True
-    atexit.register(run_all)
+def _install_signals() -> None:
     if threading.current_thread() is not threading.main_thread():
         return  # signal.signal() works only there; atexit still covers exit
+    _state["signals_pid"] = os.getpid()
     for signum in _SIGNALS:
         previous = signal.getsignal(signum)
+        if previous is _on_signal:
+            continue
         if previous is signal.SIG_IGN or previous is None:
             continue  # ignored on purpose, or set outside Python: leave it
         _previous[signum] = previous
         signal.signal(signum, _on_signal)
+
+
+def _restore_in_child() -> None:
+    """A forked child gets the handlers the program had, not ours.
+
+    The child has nothing of its own to sync yet (it reinstalls ours when it
+    opens a POD), and a Python-level SIGTERM handler in a multiprocessing
+    Pool worker can miss the signal while the worker waits for a task, which
+    makes ``Pool.terminate()`` hang.
+    """
+    _state["depth"] = 0
+    _state["pending"] = None
+    if _state["signals_pid"] is None:
+        return
+    _state["signals_pid"] = None
+    for signum, previous in _previous.items():
+        if signal.getsignal(signum) is _on_signal:
+            signal.signal(signum, previous)
+
+
+os.register_at_fork(after_in_child=_restore_in_child)
 
 
 def _on_signal(signum: int, frame: Any) -> None:

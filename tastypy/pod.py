@@ -32,15 +32,6 @@ def _sync_all() -> None:
                 pod._store.compact()
 
 
-def _hook_exit() -> None:
-    if not _hooked:
-        exits.on_exit(_sync_all)
-        _hooked.append(True)
-
-
-_hooked: list = []
-
-
 class _Closed:
     """Stands in for the data of a closed POD: any use says so clearly."""
 
@@ -123,7 +114,7 @@ class PersistentOrderedDict(MutableMapping):
             raise
         _registry[(path, readonly)] = self
         if not readonly:
-            _hook_exit()
+            exits.on_exit(_sync_all)
 
     def _check_same(self, gzipped: bool, file_size: int) -> None:
         store = self._store
@@ -158,11 +149,14 @@ class PersistentOrderedDict(MutableMapping):
         kind = self._kinds.get(type(value))
         if kind is None:
             return value
-        proxy = self._proxies.get(key)
-        if proxy is None or proxy.__wrapped__ is not value:
-            if len(self._proxies) >= _PROXY_CACHE:
-                self._proxies.clear()
-            proxy = self._proxies[key] = kind(value, (key,), self._report, value)
+        # (value, proxy): comparing plain objects avoids a slow read on the proxy.
+        known = self._proxies.get(key)
+        if known is not None and known[0] is value:
+            return known[1]
+        if len(self._proxies) >= _PROXY_CACHE:
+            self._proxies.clear()
+        proxy = kind(value, (key,), self._report, value)
+        self._proxies[key] = (value, proxy)
         return proxy
 
     def __contains__(self, key: object) -> bool:
@@ -220,6 +214,7 @@ class PersistentOrderedDict(MutableMapping):
     def __delitem__(self, key: Any) -> None:
         self._writable()
         del self._data[key]
+        self._proxies.pop(key, None)
         dirty = self._dirty
         dirty.pop(key, None)
         dirty[key] = True
@@ -229,11 +224,14 @@ class PersistentOrderedDict(MutableMapping):
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
-        self._dirty.setdefault(key, False)
-        self._after(key)
+        dirty = self._dirty
+        if key not in dirty:
+            dirty[key] = False
+        self._changed(key)
+        if len(dirty) >= self._sync_at and not self._held:
+            self.sync()
 
     def _after(self, key: Any) -> None:
-        self._proxies.pop(key, None)
         self._changed(key)
         if len(self._dirty) >= self._sync_at and not self._held:
             self.sync()

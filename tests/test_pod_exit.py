@@ -128,3 +128,40 @@ def test_forked_child_does_not_write_the_parents_pod(folder):
     result = run_py(code, str(folder))
     assert result.returncode == 0, result.stderr
     assert [k for k, _ in fresh_items(folder)] == ["a", ("site", 3)]
+
+
+def test_forked_children_get_the_programs_own_signal_handlers(folder):
+    # A Python-level SIGTERM handler in a Pool worker can miss the signal while
+    # the worker waits for a task, and Pool.terminate() then hangs.
+    code = SETUP + (
+        "import multiprocessing\n"
+        "def probe(_):\n"
+        "    return (signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,\n"
+        "            signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+        "if __name__ == '__main__':\n"
+        "    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL\n"
+        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        print(pool.map(probe, range(2), chunksize=1))\n"
+        "        pool.terminate()\n"
+    )
+    result = run_py(code, str(folder))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[(True, True), (True, True)]"
+
+
+def test_a_forked_child_that_opens_its_own_pod_syncs_it_on_sigterm(tmp_path):
+    code = SETUP + (
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    own = tastypy.POD(sys.argv[1] + '.child')\n"
+        "    own['mine'] = 1\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)\n"
+    )
+    folder = tmp_path / "p"
+    result = run_py(code, str(folder))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    assert fresh_items(tmp_path / "p.child") == [("mine", 1)]
