@@ -358,19 +358,6 @@ class Store:
         self._journal_size = size + len(batch)
         self._seq += 1
 
-    def compact(self) -> bool:
-        """Fold the journal into fresh shards now (writer only); False if it was empty.
-
-        Atomic like ``commit``; used by ``tastypy compact``.
-        """
-        self._check_open()
-        if self.readonly:
-            raise ReadOnlyError(f"{self.path} is open read-only: open it with mode='w' to compact it")
-        if not self._journal_size and not any(slot.dirty for slot in self._slots):
-            return False
-        self._compact()
-        return True
-
     def _compact(self) -> None:
         """Write every changed slot as a new shard, a new journal, then switch the manifest."""
         ext = ".json.gz" if self.gzipped else ".json"

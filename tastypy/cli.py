@@ -1,0 +1,369 @@
+"""The ``tastypy`` command: look into a folder, move data in and out, run the demo.
+
+Every subcommand opens the folder read-only unless it must write. A user
+mistake (missing folder, not a tastypy folder, damaged file, bad key) ends
+with one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tastypy import progress
+from tastypy.errors import LockedError, TastypyError
+from tastypy.observe import unwrap
+from tastypy.pod import POD
+from tastypy.store import Store, writer_pid
+from tastypy.store.manifest import MANIFEST, SHARD_NAME
+
+
+class UserError(Exception):
+    """A mistake on the command line: its message is all the user sees."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except BrokenPipeError:
+        # The reader left (``tastypy export X | head``): stop quietly, like other tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (UserError, TastypyError, OSError) as exc:
+        print(f"tastypy {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tastypy", description="Look into tastypy folders, and run the demo."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = command("demo", _demo, "crawl a generated site with a resumable job (Ctrl-C, rerun)")
+    sub.add_argument("folder", nargs="?", default="tastypy-demo", help="where the job keeps its state")
+    sub.add_argument("--pages", type=_positive, default=3000, help="pages of the site (3000)")
+    sub.add_argument("--workers", type=_positive, default=None, help="worker processes (2-4)")
+    sub.add_argument("--fail-rate", type=_rate, default=0.1, help="chance a fetch fails (0.1)")
+    sub.add_argument("--seed", type=int, default=7, help="the site's random seed (7)")
+
+    sub = command("info", _info, "kind, size, last sync and writer of a folder")
+    sub.add_argument("path")
+    sub = command("get", _get, "print the value of KEY as JSON")
+    sub.add_argument("path")
+    sub.add_argument("key", help="JSON ('\"a\"', 3, '[\"site\", 3]') or a plain string")
+    sub = command("keys", _keys, "print the keys as JSON, one a line")
+    sub.add_argument("path")
+    sub.add_argument("--limit", type=_positive, default=None, help="print at most N keys")
+    sub = command("export", _export, 'write every entry as a JSON line {"key": ..., "value": ...}')
+    sub.add_argument("path")
+    sub.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    sub = command("import", _import, "add or replace the entries of a JSON lines file (as export writes)")
+    sub.add_argument("path")
+    sub.add_argument("file", help="the JSON lines file ('-' for stdin)")
+    sub = command("check", _check, "verify every file of a folder (exit 1 when damaged)")
+    sub.add_argument("path")
+    sub = command("progress", _progress, "done / tried / aborted / todo of a tracker")
+    sub.add_argument("path")
+    sub.add_argument("--watch", action="store_true", help="refresh while another process runs the job")
+    sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
+    sub = command("compact", _compact, "fold the journal into fresh shard files")
+    sub.add_argument("path")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return number
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return rate
+
+
+# -- opening -----------------------------------------------------------------
+
+
+def _folder(text: str) -> Path:
+    """The folder ``text`` names; UserError unless it is a tastypy folder."""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise UserError(f"{text}: no such folder")
+    if not path.is_dir():
+        raise UserError(f"{text} is a file, not a tastypy folder")
+    if not _is_tastypy(path):
+        raise UserError(f"{text} is not a tastypy folder (no {MANIFEST}, no 0.json)")
+    return path
+
+
+def _is_tastypy(path: Path) -> bool:
+    return (path / MANIFEST).exists() or any(SHARD_NAME.fullmatch(p.name) for p in path.iterdir())
+
+
+def _reader(text: str) -> POD:
+    return POD(_folder(text), mode="r")
+
+
+def parse_key(text: str) -> Any:
+    """A key from the command line: JSON (arrays become tuples), else the plain string."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        if text.lstrip()[:1] in ('"', "[", "{"):
+            raise UserError(f"bad key {text!r}: it starts like JSON but is not valid JSON") from None
+        return text
+    key = _to_key(obj)
+    if key is None:
+        raise UserError(
+            f"bad key {text!r}: a key is a string, an integer or an array of them"
+            f" (to mean the string, quote it: '\"{text}\"')"
+        )
+    return key
+
+
+def _to_key(obj: Any) -> Any:
+    """The key a decoded JSON value stands for (lists become tuples), None if none."""
+    if type(obj) in (str, int):
+        return obj
+    if type(obj) is list:
+        parts = tuple(_to_key(part) for part in obj)
+        return None if None in parts else parts
+    return None
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _values(pod: POD) -> Iterator[Any]:
+    """The plain values (a POD hands out proxies of dicts and lists)."""
+    return map(unwrap, pod.values())
+
+
+def kind_of(values: Any) -> str:
+    """'Tracker' when every value is a task record, 'POD' otherwise, 'empty' for no entries."""
+    kind = "empty"
+    for value in values:
+        if not progress.is_record(value):
+            return "POD"
+        kind = "Tracker"
+    return kind
+
+
+# -- subcommands -----------------------------------------------------------------
+
+
+def _info(args: argparse.Namespace) -> None:
+    path = _folder(args.path)
+    store = Store(path.absolute(), readonly=True)
+    try:
+        facts = store.info()
+    finally:
+        store.close()
+    with POD(path, mode="r") as pod:
+        kind = kind_of(_values(pod))
+        counts = progress.Counts.of_records(_values(pod)) if kind == "Tracker" else None
+    synced = facts["last_sync"]
+    rows = [
+        ("path", str(path.absolute())),
+        ("kind", kind),
+        ("entries", f"{facts['entries']:,}"),
+        ("shards", f"{facts['shards']:,}"),
+        ("bytes", f"{facts['bytes']:,}"),
+        ("gzipped", "yes" if facts["gzipped"] else "no"),
+        ("last sync", datetime.datetime.fromtimestamp(synced).isoformat(" ", "seconds") if synced else "never"),
+        ("writer", f"pid {facts['writer_pid']}" if facts["writer_pid"] else "none"),
+    ]
+    if counts is not None:
+        rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+    for name, value in rows:
+        print(f"{name + ':':<11}{value}")
+
+
+def _get(args: argparse.Namespace) -> None:
+    key = parse_key(args.key)
+    with _reader(args.path) as pod:
+        if key not in pod:
+            raise UserError(f"{args.path} has no key {_json(key)}")
+        print(_json(unwrap(pod[key])))
+
+
+def _keys(args: argparse.Namespace) -> None:
+    with _reader(args.path) as pod:
+        for n, key in enumerate(pod):
+            if args.limit is not None and n >= args.limit:
+                break
+            print(_json(key))
+
+
+def _export(args: argparse.Namespace) -> None:
+    with _reader(args.path) as pod:
+        lines = (_json({"key": key, "value": value}) + "\n" for key, value in zip(pod, _values(pod)))
+        if args.output == "-":
+            sys.stdout.writelines(lines)
+            return
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+
+
+def _import(args: argparse.Namespace) -> None:
+    path = Path(args.path).expanduser()
+    if path.is_dir() and any(path.iterdir()) and not _is_tastypy(path):
+        raise UserError(f"{args.path} is a folder that is not a tastypy folder: import into a new path")
+    if path.is_dir():
+        _check_no_writer(path, args.path)
+    pairs = list(_read_entries(args.file))
+    try:
+        pod = POD(path)
+    except LockedError:
+        _check_no_writer(path, args.path)
+        raise
+    with pod:
+        new = sum(key not in pod for key, _ in pairs)
+        try:
+            pod.update(pairs)  # checks every value before storing any
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{args.file}: {exc}; nothing was imported") from None
+    print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
+
+
+def _check_no_writer(path: Path, text: str) -> None:
+    pid = writer_pid(path)
+    if pid is not None:
+        raise UserError(f"{text} is held by a writer (process {pid}): stop it first; nothing was imported")
+
+
+def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
+    """The (key, value) pairs of a JSON lines file; UserError naming the bad line."""
+    source = sys.stdin if name == "-" else open(name, encoding="utf-8")
+    with source:
+        for n, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                raise UserError(f"{name} line {n}: not valid JSON; nothing was imported") from None
+            if not isinstance(entry, dict) or set(entry) != {"key", "value"}:
+                raise UserError(
+                    f'{name} line {n}: expected {{"key": ..., "value": ...}}; nothing was imported'
+                )
+            key = _to_key(entry["key"])
+            if key is None:
+                raise UserError(
+                    f"{name} line {n}: the key {_json(entry['key'])} is not a string, integer"
+                    " or array of them; nothing was imported"
+                )
+            yield key, entry["value"]
+
+
+def _check(args: argparse.Namespace, quiet: bool = False) -> None:
+    path = _folder(args.path)
+    store = Store(path.absolute(), readonly=True)
+    try:
+        facts = store.info()  # reads every shard and the journal: damage raises
+    finally:
+        store.close()
+    if not quiet:
+        print(f"{args.path}: sound, {facts['entries']:,} entries in {facts['shards']:,} shards")
+
+
+def _progress(args: argparse.Namespace) -> None:
+    with _reader(args.path) as pod:
+        counts = _tracker_counts(pod, args.path)
+        if not args.watch:
+            _print_counts(counts, args.path)
+            return
+        bar = None
+        try:
+            print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
+            bar = progress.LiveBar(counts, file=sys.stdout)
+            while counts.todo:
+                time.sleep(args.every)
+                pod.revert()  # read the last sync again
+                counts = _tracker_counts(pod, args.path)
+                bar.update(counts)
+            bar.update(counts, force=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if bar is not None:
+                bar.close()
+        _print_counts(counts, args.path)
+
+
+def _tracker_counts(pod: POD, text: str) -> progress.Counts:
+    if kind_of(_values(pod)) == "POD":
+        raise UserError(f"{text} is not a tracker: not every value holds _done, _tries and _aborted")
+    return progress.Counts.of_records(_values(pod))
+
+
+def _print_counts(counts: progress.Counts, text: str) -> None:
+    bar = progress.static_bar(counts)
+    if bar:
+        print(bar)
+    share = (lambda n: 100 * n / counts.total) if counts.total else (lambda n: 0.0)
+    for name in ("done", "tried", "aborted", "todo"):
+        n = getattr(counts, name)
+        print(f"{name:<8}{n:>12,}  {share(n):6.2f} %")
+    print(f"{'total':<8}{counts.total:>12,}")
+
+
+def _compact(args: argparse.Namespace) -> None:
+    path = _folder(args.path)
+    _check(args, quiet=True)  # a damaged folder is left as it is
+    try:
+        store = Store(path.absolute())
+    except LockedError:
+        raise UserError(
+            f"{args.path} is held by a writer (process {writer_pid(path)}): compact it once that process ends"
+        ) from None
+    try:
+        before = store.info()["bytes"]
+        if not store.compact():
+            print(f"{args.path}: nothing to compact ({before:,} bytes)")
+            return
+        after = store.info()["bytes"]
+    finally:
+        store.close()
+    print(f"{args.path}: compacted, {before:,} -> {after:,} bytes")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tastypy import demo
+
+    if Path(args.folder).expanduser().exists():
+        with _reader(args.folder) as pod:
+            if kind_of(_values(pod)) == "POD":
+                raise UserError(f"{args.folder} holds a POD, not the demo's tracker: choose another folder")
+    return demo.run(
+        Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,
+        fail_rate=args.fail_rate, seed=args.seed,
+    )

@@ -1,0 +1,195 @@
+"""``tastypy demo``: a resumable crawl of a generated site, shared by a pool of workers.
+
+No network: the site is made up from a seed (pages, titles, links, slow
+pages, broken pages), and a fetch is a short sleep that sometimes fails.
+The job's state is a ``SharedTracker`` with ``max_tries=3``: interrupt it
+with Ctrl-C, run it again, and it goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any, TextIO
+
+from tastypy.pod import POD
+from tastypy.progress import Counts, LiveBar
+
+MAX_TRIES = 3
+#: Share of pages that answer slowly, and of pages that always fail.
+SLOW_RATE = 0.01
+BROKEN_RATE = 0.005
+_WORDS = (
+    "persistent ordered tasty python json shard journal tracker crawl resume "
+    "worker queue sync folder record progress retry seed page link"
+).split()
+
+
+class FetchError(Exception):
+    """A simulated fetch failed (timeout, server error)."""
+
+
+class Site:
+    """A made-up site: the same pages, links and failures for the same seed."""
+
+    def __init__(self, pages: int, seed: int, fail_rate: float) -> None:
+        self.pages = pages
+        self.seed = seed
+        self.fail_rate = fail_rate
+
+    def urls(self) -> list[str]:
+        """Every page, as a sitemap would list them."""
+        return [f"/page/{n}" for n in range(self.pages)]
+
+    def fetch(self, url: str, attempt: int) -> dict:
+        """The page at ``url`` (title, links, size), or FetchError; takes a few ms, or longer."""
+        number = int(url.rsplit("/", 1)[1])
+        rng = random.Random(f"{self.seed}/{number}")
+        slow = rng.random() < SLOW_RATE
+        time.sleep(rng.uniform(0.1, 0.4) if slow else rng.uniform(0.001, 0.008))
+        if rng.random() < BROKEN_RATE:
+            raise FetchError("500 internal server error")
+        if random.Random(f"{self.seed}/{number}/{attempt}").random() < self.fail_rate:
+            raise FetchError("timed out")
+        # A few pages draw most links, as on real sites.
+        targets = {int(self.pages * rng.random() ** 3) for _ in range(rng.randint(2, 9))} - {number}
+        return {
+            "title": " ".join(rng.choice(_WORDS) for _ in range(3)).capitalize(),
+            "links": [f"/page/{n}" for n in sorted(targets)],
+            "bytes": rng.randint(2_000, 80_000),
+        }
+
+
+# -- the workers -----------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(tracker: Any, site: Site) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker.update(tracker=tracker, site=site)
+
+
+def _crawl(_: int) -> int:
+    """Fetch pages until no key is left to try; the number of pages fetched."""
+    tracker, site = _worker["tracker"], _worker["site"]
+    fetched = 0
+    while True:
+        handed = 0
+        # A key another worker failed is free again once that worker moves on:
+        # loop until a whole pass finds nothing to try.
+        for url in tracker.try_keys():
+            handed += 1
+            attempt = tracker.tries(url)
+            try:
+                page = site.fetch(url, attempt)
+            except FetchError as exc:
+                tracker.update({url: {"error": str(exc)}})
+                if attempt >= MAX_TRIES:
+                    tracker.abort(url)
+                continue
+            tracker.update({url: page})
+            tracker.mark_done(url)
+            fetched += 1
+        if not handed:
+            return fetched
+
+
+# -- the parent --------------------------------------------------------------------
+
+
+def run(
+    folder: Path, pages: int = 3000, workers: int | None = None, fail_rate: float = 0.1,
+    seed: int = 7, out: TextIO | None = None,
+) -> int:
+    """Run (or resume) the crawl in ``folder``; the exit status (130 when interrupted)."""
+    from tastypy import SharedTracker
+
+    out = out or sys.stdout
+    # Fetching is waiting, not computing: more workers than cores pay off.
+    workers = workers or 4
+    site = Site(pages, seed, fail_rate)
+    started = time.monotonic()
+    finished = True
+    tracker = SharedTracker(folder, max_tries=MAX_TRIES)
+    try:
+        known = len(tracker)
+        tracker.add_many_if_absent(site.urls())
+        counts = Counts.of_tracker(tracker)
+        if not counts.todo:
+            print(f"already finished: {counts.done:,} of {counts.total:,} done"
+                  f" (remove {folder} to start over)", file=out)
+        else:
+            if known:
+                print(f"resuming: {counts.done:,} of {counts.total:,} done", file=out)
+            else:
+                print(f"crawling {counts.total:,} pages of a generated site with {workers} workers,"
+                      f" state in {folder}", file=out)
+            print("Ctrl-C stops it; the same command resumes it.", file=out, flush=True)
+            finished = _crawl_all(tracker, site, workers, counts)
+            if finished:
+                _give_up(tracker)
+    finally:
+        tracker.close()
+    if not finished:
+        counts = _counts_on_disk(folder)
+        print(f"\ninterrupted: {counts.done:,} of {counts.total:,} done, synced to {folder};"
+              " run the same command again to resume", file=out)
+        return 130
+    _report(folder, time.monotonic() - started, out)
+    return 0
+
+
+def _crawl_all(tracker: Any, site: Site, workers: int, counts: Counts) -> bool:
+    """Run the pool with a live bar; False when Ctrl-C stopped it."""
+    bar = LiveBar(counts, unit="page")
+    pool = Pool(workers, initializer=_start_worker, initargs=(tracker, site))
+    try:
+        result = pool.map_async(_crawl, range(workers))
+        while not result.ready():
+            result.wait(0.2)
+            bar.update(Counts.of_tracker(tracker))
+        result.get()
+        bar.update(Counts.of_tracker(tracker), force=True)
+        return True
+    except KeyboardInterrupt:
+        return False
+    finally:
+        bar.close()
+        pool.terminate()
+        pool.join()
+
+
+def _give_up(tracker: Any) -> None:
+    """Abort the pages left with no try: their last one was cut short by Ctrl-C."""
+    if not Counts.of_tracker(tracker).todo:
+        return
+    for url, page in tracker.items():
+        if not (page["_done"] or page["_aborted"]):
+            tracker.update({url: {"error": "its last try was interrupted"}})
+            tracker.abort(url)
+
+
+def _counts_on_disk(folder: Path) -> Counts:
+    with POD(folder, mode="r") as pod:
+        return Counts.of_records(pod[key] for key in pod)
+
+
+def _report(folder: Path, seconds: float, out: TextIO) -> None:
+    """What the crawl found, read back from the folder."""
+    with POD(folder, mode="r") as pod:
+        records = [pod[key] for key in pod]
+        counts = Counts.of_records(records)
+        links = Counter(link for record in records for link in record.get("links", ()))
+    print(f"finished: {counts.done:,} of {counts.total:,} pages crawled, {counts.aborted:,}"
+          f" aborted after {MAX_TRIES} tries ({seconds:.1f} s)", file=out)
+    if links:
+        page, n = links.most_common(1)[0]
+        print(f"most linked page: {page} ({n:,} links point to it)", file=out)
+        print(f"look inside:  tastypy progress {folder}   tastypy get {folder} {page}", file=out)

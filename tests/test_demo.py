@@ -1,0 +1,146 @@
+"""``tastypy demo``: finishes, survives Ctrl-C with its data synced, and resumes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from cli_helpers import command, one_error_line, tastypy
+from conftest import CHILD_TIMEOUT, child_env
+from tastypy import POD
+from tastypy.demo import MAX_TRIES, FetchError, Site
+from tastypy.progress import Counts
+
+
+def on_disk(folder) -> Counts:
+    with POD(folder, mode="r") as pod:
+        return Counts.of_records(pod[key] for key in pod)
+
+
+def test_demo_crawls_every_page_and_reports(tmp_path):
+    folder = tmp_path / "crawl"
+    result = tastypy("demo", folder, "--pages", 150, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"crawling 150 pages of a generated site with 2 workers, state in {folder}"
+    assert lines[1] == "Ctrl-C stops it; the same command resumes it."
+    counts = on_disk(folder)
+    assert counts.total == 150 and counts.todo == 0 and counts.done > 100
+    assert lines[2].startswith(f"finished: {counts.done} of 150 pages crawled, {counts.aborted} aborted")
+    assert lines[3].startswith("most linked page: /page/")
+    page = json.loads(tastypy("get", folder, "/page/0").stdout)
+    assert page["_done"] or page["_aborted"]
+
+
+def test_demo_run_again_once_finished_says_so(tmp_path):
+    folder = tmp_path / "crawl"
+    assert tastypy("demo", folder, "--pages", 20, "--fail-rate", 0).returncode == 0
+    result = tastypy("demo", folder, "--pages", 20)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"already finished: 20 of 20 done (remove {folder} to start over)\n")
+
+
+def test_demo_aborts_a_page_after_three_failed_tries(tmp_path):
+    folder = tmp_path / "crawl"
+    result = tastypy("demo", folder, "--pages", 30, "--fail-rate", 1)
+    assert "finished: 0 of 30 pages crawled, 30 aborted after 3 tries" in result.stdout, result.stderr
+    with POD(folder, mode="r") as pod:
+        assert {pod[key]["_tries"] for key in pod} == {MAX_TRIES}
+
+
+def test_demo_aborts_a_page_whose_last_try_was_cut_short(tmp_path):
+    folder = tmp_path / "crawl"
+    assert tastypy("demo", folder, "--pages", 20, "--fail-rate", 0).returncode == 0
+    with POD(folder) as pod:  # as if Ctrl-C had stopped the third try of page 5
+        pod["/page/5"] = {"_done": False, "_tries": MAX_TRIES, "_aborted": False}
+    result = tastypy("demo", folder, "--pages", 20)
+    assert result.stdout.startswith("resuming: 19 of 20 done\n"), result.stderr
+    with POD(folder, mode="r") as pod:
+        assert pod["/page/5"] == {
+            "_done": False, "_tries": MAX_TRIES, "_aborted": True, "error": "its last try was interrupted"
+        }
+    assert "already finished: 19 of 20 done" in tastypy("demo", folder, "--pages", 20).stdout
+
+
+def test_demo_without_tqdm_prints_plain_progress_lines(tmp_path):
+    result = tastypy("demo", tmp_path / "crawl", "--pages", 40, "--fail-rate", 0, tqdm=False)
+    assert result.returncode == 0, result.stderr
+    assert "done 40 / 40 (100.0 %), tried 40, aborted " in result.stderr
+
+
+def test_demo_with_a_live_bar(tmp_path):
+    pytest.importorskip("tqdm")
+    result = tastypy("demo", tmp_path / "crawl", "--pages", 40, "--fail-rate", 0)
+    assert "40/40" in result.stderr and "tried 40, aborted" in result.stderr
+
+
+def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path):
+    folder = tmp_path / "crawl"
+    # Its own session: SIGINT to the group, like Ctrl-C in a terminal (pool and server too).
+    first = subprocess.Popen(
+        command("demo", folder, "--pages", 600, "--workers", 2), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True,
+    )
+    try:
+        assert first.stdout.readline().startswith("crawling 600 pages")
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while on_disk(folder).done < 30:
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.2)
+        os.killpg(first.pid, signal.SIGINT)
+        out, err = first.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        # Whatever is left of its group (nothing, when all went well).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=CHILD_TIMEOUT)
+    assert first.returncode == 130, err
+    assert "Traceback" not in err, err
+    stopped = on_disk(folder)
+    assert 30 <= stopped.done < 600
+    assert out.splitlines()[-1] == (
+        f"interrupted: {stopped.done:,} of 600 done, synced to {folder};"
+        " run the same command again to resume"
+    )
+
+    second = tastypy("demo", folder, "--pages", 600, "--workers", 2)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"resuming: {stopped.done:,} of 600 done\n")
+    assert "finished: " in second.stdout
+    assert on_disk(folder).todo == 0
+
+
+def test_demo_refuses_a_folder_that_is_not_a_tracker(tmp_path):
+    with POD(tmp_path / "p", {"a": 1}):
+        pass
+    error = one_error_line(tastypy("demo", tmp_path / "p", "--pages", 10))
+    assert error == f"tastypy demo: {tmp_path / 'p'} holds a POD, not the demo's tracker: choose another folder"
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "1.5", "x"])
+def test_demo_rejects_a_bad_fail_rate(tmp_path, rate):
+    result = tastypy("demo", tmp_path / "crawl", "--fail-rate", rate)
+    assert result.returncode == 2 and "between 0 and 1" in result.stderr
+    assert not (tmp_path / "crawl").exists()
+
+
+def test_the_site_is_the_same_for_the_same_seed():
+    def crawl(site):
+        pages = {}
+        for url in site.urls():
+            try:
+                pages[url] = site.fetch(url, 1)
+            except FetchError as error:
+                pages[url] = str(error)
+        return pages
+
+    # Few pages: a fetch sleeps a few milliseconds (slow pages longer).
+    first, again, other = crawl(Site(12, 1, 0.1)), crawl(Site(12, 1, 0.1)), crawl(Site(12, 2, 0.1))
+    assert first == again and first != other
+    assert all(link in first for page in first.values() if isinstance(page, dict) for link in page["links"])
