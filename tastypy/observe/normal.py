@@ -68,7 +68,7 @@ def _walk(value: Any) -> Any:
         return _walk_dict(value)
     if t is list or t is tuple:
         return _walk_list(value)
-    if isinstance(value, wrapt.ObjectProxy):
+    if isinstance(value, wrapt.BaseObjectProxy):
         return _walk(value.__wrapped__)
     if isinstance(value, dict):
         return _walk_dict(value)
