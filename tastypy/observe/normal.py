@@ -18,8 +18,19 @@ _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
 )
 
+
+def _c_encoder() -> Any:
+    # JSONEncoder.encode builds a fresh C encoder on every call, a large part
+    # of encoding one small value; build it once (same options as _ENCODER).
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    one = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    return lambda value: "".join(one(value, 0))
+
+
 #: Encode a value already in normal form as compact JSON text.
-encode = _ENCODER.encode
+encode = _c_encoder()
 
 
 class _Bad(Exception):

@@ -104,8 +104,8 @@ class _Observable(wrapt.BaseObjectProxy):
     _kinds: dict = {}
 
     def __init__(self, wrapped: Any, path: tuple, report: Report, root: Any) -> None:
-        wrapt.BaseObjectProxy.__init__(self, wrapped)
-        self._self_ctx = (wrapped, path, report, root, {}, self._kinds)
+        _proxy_init(self, wrapped)
+        _set_ctx(self, (wrapped, path, report, root, {}, self._kinds))
 
     def __iter__(self) -> Any:
         return iter(self._self_ctx[0])
@@ -156,6 +156,12 @@ class _Observable(wrapt.BaseObjectProxy):
     def copy(self) -> Any:
         """A plain deep copy: changing it never touches the owner."""
         return copy(self.__wrapped__)
+
+
+# Bound once: a proxy is made on every first read of a container, and plain
+# attribute assignment on a wrapt proxy goes through its slower setattr.
+_proxy_init = wrapt.BaseObjectProxy.__init__
+_set_ctx = _Observable._self_ctx.__set__  # type: ignore[attr-defined]
 
 
 class ObservableDict(_Observable):

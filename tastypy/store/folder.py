@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import io
+import json
 import os
 import time
 from collections.abc import Iterable
@@ -38,7 +39,8 @@ _READ_ATTEMPTS = 100
 
 # What _read sets: restored if a read fails.
 _READ_STATE = (
-    "_slots", "_index", "_manifest", "_last_sync", "_seq", "_journal_size", "gzipped", "file_size"
+    "_slots", "_index", "_values", "_manifest", "_last_sync", "_seq", "_journal_size",
+    "gzipped", "file_size",
 )
 
 
@@ -83,6 +85,8 @@ class Store:
         self._fresh = False
         self._slots: list[_Slot] = []
         self._index: dict[Key, _Slot] = {}
+        # Values decoded while reading, handed over (once) by load_values().
+        self._values: dict[Key, object] | None = None
         if self.path.exists() and not self.path.is_dir():
             raise NotADirectoryError(f"{self.path} is a file, not a tastypy folder: choose another path")
         if readonly:
@@ -108,6 +112,15 @@ class Store:
             self._read()
         self._fresh = False
         return [(key, entry[1]) for slot in self._slots for key, entry in slot.entries.items()]
+
+    def load_values(self) -> list[tuple[Key, object]]:
+        """Like ``load()``, with each value decoded from its JSON text."""
+        pairs = self.load()  # a reader reads the folder again, filling _values anew
+        values, self._values = self._values, None
+        if values is None:  # handed over already (a writer's revert): decode the texts
+            texts = "[" + ",".join([text for _, text in pairs]) + "]"
+            return list(zip([key for key, _ in pairs], json.loads(texts)))
+        return [(key, values[key]) for key, _ in pairs]
 
     def __contains__(self, key: Key) -> bool:
         """Whether the last commit loaded or made holds ``key``."""
@@ -162,6 +175,7 @@ class Store:
             self.file_size = manifest["file_size"]
         self._slots = []
         self._index = {}
+        self._values = {}
         for name in manifest["shards"]:
             self._add_shard(self.path / name)
         self._manifest = manifest
@@ -171,18 +185,25 @@ class Store:
             return
         journal = self.path / manifest["journal"]
         batches, self._journal_size, self._seq = read_journal(journal)
+        values = self._values
         for batch in batches:
-            self._apply(batch, None)
+            self._apply([(key, ktext, vtext) for key, ktext, vtext, _ in batch], None)
+            for key, _, vtext, value in batch:
+                if vtext is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = value
         if self._seq:
             self._last_sync = os.stat(journal).st_mtime
 
     def _add_shard(self, path: Path) -> None:
         lines, nbytes = read_shard(path)
         slot = _Slot(path.name, {}, nbytes)
-        entries = {key: (ktext, vtext) for key, ktext, vtext in lines}
+        entries = {key: (ktext, vtext) for key, ktext, vtext, _ in lines}
+        self._values.update([(key, value) for key, _, _, value in lines])
         if len(entries) < len(lines) or not self._index.keys().isdisjoint(entries):
             seen = set(self._index)
-            for n, (key, ktext, _) in enumerate(lines, 1):
+            for n, (key, ktext, _, _) in enumerate(lines, 1):
                 if key in seen:
                     raise damage(path, n, f"the key {ktext} appears a second time")
                 seen.add(key)

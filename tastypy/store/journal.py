@@ -16,7 +16,7 @@ from tastypy.store.format import Key, damage, parse_lines
 
 _RECORD = '{"commit":%d,"lines":%d,"crc32":%d}\n'
 
-Batch = list[tuple[Key, str, "str | None"]]
+Batch = list[tuple[Key, str, "str | None", object]]
 
 
 def encode_batch(lines: list[str], seq: int) -> bytes:
