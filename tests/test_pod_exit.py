@@ -165,3 +165,17 @@ def test_a_forked_child_that_opens_its_own_pod_syncs_it_on_sigterm(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
     assert fresh_items(tmp_path / "p.child") == [("mine", 1)]
+
+
+def test_exit_syncs_whatever_was_set_up_first(folder):
+    # Exit hooks run in reverse order of registration: a hook registered
+    # before the POD opened its folder must not find the lock already gone.
+    code = (
+        "import sys, tastypy, tastypy.exits\n"
+        "tastypy.exits.on_exit(lambda: None)\n"
+        "pod = tastypy.POD(sys.argv[1])\n"
+        "pod['a'] = 1\n"
+    )
+    result = run_py(code, str(folder))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert fresh_items(folder) == [("a", 1)]

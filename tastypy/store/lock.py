@@ -31,6 +31,9 @@ class WriterLock:
         self.pid = os.getpid()
         self._fd = fd
         self.release = weakref.finalize(self, os.close, fd)
+        # Not at interpreter exit: the exit hooks that still sync come later or
+        # earlier depending on import order, and the OS drops the lock anyway.
+        self.release.atexit = False
         _held.add(self)
 
     def owned(self) -> bool:
