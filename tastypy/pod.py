@@ -44,7 +44,23 @@ class _Closed:
     get = pop = clear = items = keys = values = update = setdefault = _fail
 
 
-class PersistentOrderedDict(MutableMapping):
+class OldIterators:
+    """``iterkeys()`` and friends, kept for code written for tastypy 0.x."""
+
+    def iterkeys(self) -> Iterator:
+        """Old name of ``iter(pod.keys())``."""
+        return iter(self.keys())  # type: ignore[attr-defined]
+
+    def itervalues(self) -> Iterator:
+        """Old name of ``iter(pod.values())``."""
+        return iter(self.values())  # type: ignore[attr-defined]
+
+    def iteritems(self) -> Iterator:
+        """Old name of ``iter(pod.items())``."""
+        return iter(self.items())  # type: ignore[attr-defined]
+
+
+class PersistentOrderedDict(OldIterators, MutableMapping):
     """A ``dict`` kept on disk as JSON shard files, in insertion order.
 
     Values read back are observable proxies: a mutation at any depth marks the
@@ -181,18 +197,6 @@ class PersistentOrderedDict(MutableMapping):
             f"a {type(self).__name__} cannot be pickled or sent to another process; "
             "use tastypy.SharedPOD to share one between processes"
         )
-
-    def iterkeys(self) -> Iterator:
-        """Old name of ``iter(pod.keys())``."""
-        return iter(self.keys())
-
-    def itervalues(self) -> Iterator:
-        """Old name of ``iter(pod.values())``."""
-        return iter(self.values())
-
-    def iteritems(self) -> Iterator:
-        """Old name of ``iter(pod.items())``."""
-        return iter(self.items())
 
     # -- writing -------------------------------------------------------------
 

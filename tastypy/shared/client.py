@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from tastypy import exits
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
+from tastypy.pod import OldIterators
 from tastypy.shared.server import HOST, Server
 
 #: Keys (or items) fetched by one call of an iteration.
@@ -93,7 +94,7 @@ def _roundtrip(conn: Any, request: tuple) -> tuple:
         raise _Gone(exc) from None
 
 
-class SharedPersistentOrderedDict(MutableMapping):
+class SharedPersistentOrderedDict(OldIterators, MutableMapping):
     """A POD held by a server process and shared by any number of processes.
 
     Every method is one atomic call to the server. ``shared.set[...]``
@@ -243,18 +244,6 @@ class SharedPersistentOrderedDict(MutableMapping):
 
     def items(self) -> ItemsView:
         return _Items(self)
-
-    def iterkeys(self) -> Iterator:
-        """Old name of ``iter(shared.keys())``."""
-        return iter(self.keys())
-
-    def itervalues(self) -> Iterator:
-        """Old name of ``iter(shared.values())``."""
-        return iter(self.values())
-
-    def iteritems(self) -> Iterator:
-        """Old name of ``iter(shared.items())``."""
-        return iter(self.items())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
