@@ -21,94 +21,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable
 
 from tastypy.errors import DuplicateKeyError
-from tastypy.observe import WRITABLE, ObservableDict, ObservableList, check_key, normalize, unwrap
+from tastypy.observe import WRITABLE, check_key, normalize, unwrap
 from tastypy.pod import PersistentOrderedDict
+from tastypy.records import (
+    ABORTED,
+    DEFAULTS,
+    DONE,
+    RECORD_KINDS,
+    TRIED,
+    bits_of,
+    check_field,
+    record_problem,
+)
 
 _MISSING = object()
 
-#: The special fields of a record and their defaults, in their order on disk.
-DEFAULTS = {"_done": False, "_tries": 0, "_aborted": False}
-
-_DONE, _TRIED, _ABORTED = 1, 2, 4
-
 #: Dead slots tolerated in the key order before it is rebuilt (amortized O(1)).
 _SLACK = 64
-
-
-def _check_field(key: Any, field: str, value: Any) -> None:
-    """Refuse a value of a special field that is not of its kind."""
-    where = f"tracker[{key!r}][{field!r}]"
-    if field == "_tries":
-        if type(value) is not int:
-            raise TypeError(f"{where} must be an int >= 0, not {type(value).__name__} {value!r}")
-        if value < 0:
-            raise ValueError(f"{where} must be >= 0, not {value!r}")
-    elif type(value) is not bool:
-        raise TypeError(f"{where} must be True or False, not {type(value).__name__} {value!r}")
-
-
-def _bits(record: dict) -> int:
-    tries = record.get("_tries")
-    return (
-        (record.get("_done") is True) * _DONE
-        | (type(tries) is int and tries > 0) * _TRIED
-        | (record.get("_aborted") is True) * _ABORTED
-    )
-
-
-class _RecordDict(ObservableDict):
-    """The proxy of a whole record: refuses, *before* changing anything, a
-    mutation that would delete a special field or give it a wrong kind of value.
-
-    Fields deeper down are the user's; their proxies are the ordinary ones.
-    """
-
-    __slots__ = ()
-
-    def _self_refuse_delete(self, field: Any) -> None:
-        if type(field) is str and field in DEFAULTS:
-            key = self._self_path[0]
-            raise TypeError(
-                f"cannot delete tracker[{key!r}][{field!r}]: every record keeps "
-                "_done, _tries and _aborted; set it instead (e.g. tracker.reset_tries(key))"
-            )
-
-    def _self_check(self, given: Mapping) -> None:
-        key = self._self_path[0]
-        for field, value in given.items():
-            if type(field) is str and field in DEFAULTS:
-                _check_field(key, field, unwrap(value))
-
-    def __setitem__(self, field: Any, value: Any) -> None:
-        self._self_check({field: value})
-        super().__setitem__(field, value)
-
-    def __delitem__(self, field: Any) -> None:
-        self._self_refuse_delete(field)
-        super().__delitem__(field)
-
-    def pop(self, field: Any, *default: Any) -> Any:
-        self._self_refuse_delete(field)
-        return super().pop(field, *default)
-
-    def popitem(self) -> tuple:
-        if self.__wrapped__:
-            self._self_refuse_delete(next(reversed(self.__wrapped__)))
-        return super().popitem()
-
-    def clear(self) -> None:
-        for field in self.__wrapped__:
-            self._self_refuse_delete(field)
-        super().clear()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        given = dict(*args, **kwargs)
-        self._self_check(given)
-        super().update(given)
-
-
-#: Proxy kinds of a writable tracker: a record at the top, ordinary below.
-_RECORD_KINDS = {dict: _RecordDict, list: ObservableList}
 
 
 class _State:
@@ -128,11 +57,11 @@ class _State:
         self.done = self.tried = self.aborted = 0
 
     def count(self, bits: int, sign: int) -> None:
-        if bits & _DONE:
+        if bits & DONE:
             self.done += sign
-        if bits & _TRIED:
+        if bits & TRIED:
             self.tried += sign
-        if bits & _ABORTED:
+        if bits & ABORTED:
             self.aborted += sign
 
     def rebuild(self, data: dict) -> None:
@@ -147,7 +76,7 @@ class _State:
         for key, record in data.items():
             known = old.get(key)
             last = max(known[0], last + 1) if known is not None else last + 1
-            bits = _bits(record)
+            bits = bits_of(record)
             entries[key] = (last, bits)
             positions.append(last)
             keys.append(key)
@@ -197,7 +126,7 @@ class ProgressTracker(PersistentOrderedDict):
         self._state = _State()  # before the load, which calls _reloaded()
         super()._open(path, readonly, gzipped, file_size)
         if self._kinds is WRITABLE:
-            self._kinds = _RECORD_KINDS
+            self._kinds = RECORD_KINDS
 
     def _normal(self, key: Any, value: Any) -> dict:
         plain = unwrap(value)
@@ -209,7 +138,7 @@ class ProgressTracker(PersistentOrderedDict):
             )
         record = {**DEFAULTS, **normalize(plain, (key,))}
         for field in DEFAULTS:
-            _check_field(key, field, record[field])
+            check_field(key, field, record[field])
         return record
 
     def _changed(self, key: Any) -> None:
@@ -223,7 +152,7 @@ class ProgressTracker(PersistentOrderedDict):
                 if len(state.keys) > 2 * len(state.entries) + _SLACK:
                     self._compact()
             return
-        bits = _bits(record)
+        bits = bits_of(record)
         if old is None:
             position = state.next
             state.next += 1
@@ -238,7 +167,7 @@ class ProgressTracker(PersistentOrderedDict):
 
     def _reloaded(self) -> None:
         for key, record in self._data.items():
-            problem = _record_problem(key, record)
+            problem = record_problem(key, record)
             if problem:
                 raise ValueError(
                     f"{self._store.path} cannot be opened as a Tracker: key {key!r} "
@@ -619,20 +548,6 @@ def _percent(fraction: float, decimals: int) -> str:
     if type(decimals) is not int or decimals < 0:
         raise ValueError(f"decimals must be an int >= 0, not {decimals!r}")
     return f"{100 * fraction:.{decimals}f} %"
-
-
-def _record_problem(key: Any, record: Any) -> str | None:
-    """Why ``record`` is not a task record, or None."""
-    if type(record) is not dict:
-        return f"holds a {type(record).__name__}, not a dict"
-    for field in DEFAULTS:
-        if field not in record:
-            return f"has no {field!r} field"
-        try:
-            _check_field(key, field, record[field])
-        except (TypeError, ValueError) as error:
-            return f"has a bad field: {error}"
-    return None
 
 
 Tracker = ProgressTracker

@@ -1,0 +1,110 @@
+"""Task records: their fields, how they are checked, and the proxy that guards them.
+
+A record is ``{'_done': bool, '_tries': int, '_aborted': bool, ...the user's
+own fields}``. ``RecordDict`` is the proxy of a whole record: it refuses a bad
+special field before anything changes, so the tracker never has to undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tastypy.observe import ObservableDict, ObservableList, unwrap
+
+#: The special fields of a record and their defaults, in their order on disk.
+DEFAULTS = {"_done": False, "_tries": 0, "_aborted": False}
+
+#: Bits of a record's state, as the tracker counts them.
+DONE, TRIED, ABORTED = 1, 2, 4
+
+
+def check_field(key: Any, field: str, value: Any) -> None:
+    """Refuse a value of a special field that is not of its kind."""
+    where = f"tracker[{key!r}][{field!r}]"
+    if field == "_tries":
+        if type(value) is not int:
+            raise TypeError(f"{where} must be an int >= 0, not {type(value).__name__} {value!r}")
+        if value < 0:
+            raise ValueError(f"{where} must be >= 0, not {value!r}")
+    elif type(value) is not bool:
+        raise TypeError(f"{where} must be True or False, not {type(value).__name__} {value!r}")
+
+
+def bits_of(record: dict) -> int:
+    """The DONE / TRIED / ABORTED bits of a record."""
+    tries = record.get("_tries")
+    return (
+        (record.get("_done") is True) * DONE
+        | (type(tries) is int and tries > 0) * TRIED
+        | (record.get("_aborted") is True) * ABORTED
+    )
+
+
+class RecordDict(ObservableDict):
+    """The proxy of a whole record: refuses, *before* changing anything, a
+    mutation that would delete a special field or give it a wrong kind of value.
+
+    Fields deeper down are the user's; their proxies are the ordinary ones.
+    """
+
+    __slots__ = ()
+
+    def _self_refuse_delete(self, field: Any) -> None:
+        if type(field) is str and field in DEFAULTS:
+            key = self._self_path[0]
+            raise TypeError(
+                f"cannot delete tracker[{key!r}][{field!r}]: every record keeps "
+                "_done, _tries and _aborted; set it instead (e.g. tracker.reset_tries(key))"
+            )
+
+    def _self_check(self, given: Mapping) -> None:
+        key = self._self_path[0]
+        for field, value in given.items():
+            if type(field) is str and field in DEFAULTS:
+                check_field(key, field, unwrap(value))
+
+    def __setitem__(self, field: Any, value: Any) -> None:
+        self._self_check({field: value})
+        super().__setitem__(field, value)
+
+    def __delitem__(self, field: Any) -> None:
+        self._self_refuse_delete(field)
+        super().__delitem__(field)
+
+    def pop(self, field: Any, *default: Any) -> Any:
+        self._self_refuse_delete(field)
+        return super().pop(field, *default)
+
+    def popitem(self) -> tuple:
+        if self.__wrapped__:
+            self._self_refuse_delete(next(reversed(self.__wrapped__)))
+        return super().popitem()
+
+    def clear(self) -> None:
+        for field in self.__wrapped__:
+            self._self_refuse_delete(field)
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        given = dict(*args, **kwargs)
+        self._self_check(given)
+        super().update(given)
+
+
+#: Proxy kinds of a writable tracker: a record at the top, ordinary below.
+RECORD_KINDS = {dict: RecordDict, list: ObservableList}
+
+
+def record_problem(key: Any, record: Any) -> str | None:
+    """Why ``record`` is not a task record, or None."""
+    if type(record) is not dict:
+        return f"holds a {type(record).__name__}, not a dict"
+    for field in DEFAULTS:
+        if field not in record:
+            return f"has no {field!r} field"
+        try:
+            check_field(key, field, record[field])
+        except (TypeError, ValueError) as error:
+            return f"has a bad field: {error}"
+    return None
