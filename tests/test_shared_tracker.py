@@ -116,7 +116,8 @@ def test_a_worker_killed_mid_task_leaves_its_key_to_the_others(tmp_path):
         rest = [taken.get(timeout=JOIN) for _ in range(19)]
         other.join(JOIN)
         assert other.exitcode == 0
-        assert rest[0] == 0  # the orphan first, though this loop had passed it
+        # The orphan is handed out again, though this loop had passed it (when:
+        # as soon as the server has seen the connection close, a race with join).
         assert sorted(rest) == [0, *range(2, 20)]
         assert tracker.num_done() == 20
         assert tracker.tries(0) == 2 and tracker.tries(5) == 1
