@@ -38,11 +38,16 @@ def test_sys_exit_status_is_kept(folder):
     assert fresh_items(folder) == EXPECTED
 
 
-def _signal_child(folder, signum, extra=""):
-    child = start_py(SETUP + extra + "print('ready', flush=True)\ntime.sleep(60)\n", str(folder))
+def _signal_child(folder, signum, before="", after=""):
+    """Run SETUP (with code before and after it), signal it once ready; (status, out, err)."""
+    code = before + SETUP + after + "print('ready', flush=True)\ntime.sleep(60)\n"
+    child = start_py(code, str(folder))
     try:
         assert child.stdout.readline().strip() == "ready"
-        child.send_signal(signum)
+        if signum == signal.SIGKILL:
+            child.kill()
+        else:
+            child.send_signal(signum)
         out, err = child.communicate(timeout=CHILD_TIMEOUT)
     finally:
         child.kill()
@@ -66,51 +71,27 @@ def test_sigint_syncs_and_still_raises_keyboard_interrupt(folder):
 def test_programs_own_handler_still_runs(folder, signum):
     # The program installed its handler before opening the POD: both run.
     handler = (
+        "import signal, sys\n"
         "def mine(signum, frame):\n"
         "    print('mine ran', flush=True)\n"
         "    sys.exit(7)\n"
         f"signal.signal({int(signum)}, mine)\n"
     )
-    child = start_py(
-        "import signal, sys\n" + handler + SETUP + "print('ready', flush=True)\ntime.sleep(60)\n",
-        str(folder),
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        child.send_signal(signum)
-        out, err = child.communicate(timeout=CHILD_TIMEOUT)
-    finally:
-        child.kill()
-    assert child.returncode == 7, err
+    status, out, err = _signal_child(folder, signum, before=handler)
+    assert status == 7, err
     assert "mine ran" in out
     assert fresh_items(folder) == EXPECTED
 
 
 def test_handler_installed_after_the_pod_replaces_ours_but_exit_still_syncs(folder):
-    code = SETUP + (
-        "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(5))\n"
-        "print('ready', flush=True)\ntime.sleep(60)\n"
-    )
-    child = start_py(code, str(folder))
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        child.send_signal(signal.SIGTERM)
-        child.communicate(timeout=CHILD_TIMEOUT)
-    finally:
-        child.kill()
-    assert child.returncode == 5
+    after = "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(5))\n"
+    status, _, err = _signal_child(folder, signal.SIGTERM, after=after)
+    assert status == 5, err
     assert fresh_items(folder) == EXPECTED
 
 
 def test_sigkill_loses_only_what_was_not_synced(folder):
-    code = SETUP + "pod.sync()\npod['late'] = 1\nprint('ready', flush=True)\ntime.sleep(60)\n"
-    child = start_py(code, str(folder))
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        child.kill()
-        child.wait(timeout=CHILD_TIMEOUT)
-    finally:
-        child.kill()
+    _signal_child(folder, signal.SIGKILL, after="pod.sync()\npod['late'] = 1\n")
     assert fresh_items(folder) == EXPECTED
 
 
