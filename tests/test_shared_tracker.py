@@ -173,3 +173,14 @@ def test_tracker_methods_are_forwarded(tmp_path):
         assert list(tracker.try_keys()) == []
         tracker.update({"d": {"_done": True, "more": "x"}})
         assert tracker["d"]["more"] == "x" and tracker.done("d")
+
+
+def test_try_keys_with_a_progress_bar(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    with tastypy.SharedTracker(tmp_path / "t") as tracker:
+        tracker.add_many(range(5))
+        tracker.mark_done(0)
+        for key in tracker.try_keys(progress=True):
+            tracker.mark_done(key)
+        assert tracker.num_done() == 5
+    assert "5/5" in capsys.readouterr().err

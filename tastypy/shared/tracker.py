@@ -114,22 +114,30 @@ class SharedProgressTracker(SharedPersistentOrderedDict):
             with contextlib.suppress(ValueError):
                 self._call("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False) -> Iterator:
+    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
         """Keys to try, each with its try counted, shared between processes.
 
         Each call is one loop: the server hands it the next key that should
         be tried and that no other loop is on (counting the try in the same
-        call), first any key left by a process that died.
+        call), first any key left by a process that died. ``progress=True``
+        shows a tqdm bar of the done keys, as ``ProgressTracker.try_keys``.
         """
-        return self._work(allow_aborted, False)
+        return self._bar(self._work(allow_aborted, False), progress)
 
-    def try_items(self, allow_aborted: bool = False) -> Iterator:
+    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
         """``(key, record)`` of ``try_keys()``."""
-        return self._work(allow_aborted, True)
+        return self._bar(self._work(allow_aborted, True), progress)
 
-    def try_values(self, allow_aborted: bool = False) -> Iterator:
+    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
         """The records of ``try_keys()``."""
-        return (value for _, value in self._work(allow_aborted, True))
+        return (value for _, value in self.try_items(allow_aborted, progress))
+
+    def _bar(self, loop: Iterator, progress: bool) -> Iterator:
+        if not progress:
+            return loop
+        from tastypy.progress import bar_over
+
+        return bar_over(loop, self)
 
 
 def _forward(name: str) -> Any:
