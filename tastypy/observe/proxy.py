@@ -30,7 +30,7 @@ _PLAIN = frozenset((str, int, bool, type(None)))
 Report = Callable[[Op, Any], None]
 
 
-def _emit(proxy: _Observable, ctx: tuple, method: str, args: tuple) -> None:
+def _emit(proxy: _Observable, ctx: list, method: str, args: tuple) -> None:
     """Report ``Op(path, method, args)`` for the proxy of ``ctx`` to its owner.
 
     ``args`` must not be objects now held by the wrapped data: an Op is
@@ -57,8 +57,8 @@ def _emit(proxy: _Observable, ctx: tuple, method: str, args: tuple) -> None:
             if found is None:
                 return
             # Later reports (and new children) start from where it is now.
-            proxy._self_ctx = ctx = (ctx[0], found) + ctx[2:]
-            ctx[4].clear()
+            ctx[1] = found
+            ctx[4] = None
             path = found
     ctx[2](Op(path, method, args), root)
 
@@ -81,15 +81,18 @@ def _find(node: Any, target: Any, path: tuple) -> tuple | None:
     return None
 
 
-def _child(ctx: tuple, where: Any, value: Any) -> Any:
+def _child(ctx: list, where: Any, value: Any) -> Any:
     """``value``, found at ``where`` in the proxy of ``ctx``, as it is read."""
     kind = ctx[5].get(type(value))
     if kind is None:
         return value
     kids = ctx[4]
-    known = kids.get(where)
-    if known is not None and known[0] is value:
-        return known[1]
+    if kids is None:
+        kids = ctx[4] = {}
+    else:
+        known = kids.get(where)
+        if known is not None and known[0] is value:
+            return known[1]
     kid = kind(value, ctx[1] + (where,), ctx[2], ctx[3])
     kids[where] = (value, kid)
     return kid
@@ -97,7 +100,7 @@ def _child(ctx: tuple, where: Any, value: Any) -> Any:
 
 class _Observable(wrapt.BaseObjectProxy):
     # BaseObjectProxy: wrapt.ObjectProxy adds a Python-level __new__ that
-    # costs a third of every proxy's creation. All state sits in one tuple:
+    # costs a third of every proxy's creation. All state sits in one list:
     # each attribute read on a wrapt proxy is a full generic lookup (~0.25 us
     # here), and these run on every access.
     __slots__ = ("_self_ctx",)
@@ -105,7 +108,9 @@ class _Observable(wrapt.BaseObjectProxy):
 
     def __init__(self, wrapped: Any, path: tuple, report: Report, root: Any) -> None:
         _proxy_init(self, wrapped)
-        _set_ctx(self, (wrapped, path, report, root, {}, self._kinds))
+        # [wrapped, path, report, root, children (made on first read), kinds]:
+        # a list, so a moved proxy can update its path in place.
+        _set_ctx(self, [wrapped, path, report, root, None, self._kinds])
 
     def __iter__(self) -> Any:
         return iter(self._self_ctx[0])
