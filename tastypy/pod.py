@@ -294,10 +294,10 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         return value
 
     def popitem(self) -> tuple:
-        """Remove and return the first ``(key, plain value)`` pair."""
+        """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
         self._writable()
         try:
-            key = next(iter(self._data))
+            key = next(reversed(self._data))
         except StopIteration:
             raise KeyError(f"popitem(): {self._store.path} is empty") from None
         return key, self.pop(key)

@@ -63,7 +63,7 @@ def test_pop_popitem_setdefault_update_clear(folder):
     assert pod.pop("a", "gone") == "gone"
     with pytest.raises(KeyError):
         pod.pop("a")
-    assert pod.popitem() == ("b", 2)
+    assert pod.popitem() == ("c", 3)  # the last one, as dict.popitem()
     assert pod.setdefault("d", [1]) == [1]
     pod.setdefault("d", [2]).append(3)
     assert pod["d"] == [1, 3]
