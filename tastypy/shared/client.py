@@ -262,7 +262,7 @@ class SharedPersistentOrderedDict(OldIterators, MutableMapping):
         return self._call("pop", key, default)
 
     def popitem(self) -> tuple:
-        """Remove and return the first ``(key, plain value)`` pair."""
+        """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
         return self._call("popitem")
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
