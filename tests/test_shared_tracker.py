@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from test_shared_support import JOIN, ctx, no_orphans, run_procs  # noqa: F401  (an autouse fixture)
+from test_shared_support import JOIN, ctx, no_orphans  # noqa: F401  (an autouse fixture)
 
 import tastypy
 
