@@ -8,6 +8,8 @@ import os
 from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tastypy.store import DELETE, Store
 
@@ -121,3 +123,37 @@ def test_after_a_failed_fsync_the_journal_is_not_trusted(tmp_path):
     assert not (tmp_path / "s" / journal).exists()
     store.close()
     assert Store(tmp_path / "s", readonly=True).load() == expected(SMALL)
+
+
+KEYS = ["a", "b", "c", "d", "e", "f", "g", "h", "x", "y"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=st.lists(
+        st.tuples(st.sampled_from(KEYS), st.one_of(st.just(DELETE), st.sampled_from(["1", "2"]))),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_failed_commit_restores_memory_exactly(tmp_path_factory, batch):
+    # Replaces, adds, deletes and re-adds mixed in one batch, in slots of 3.
+    store = Store(tmp_path_factory.mktemp("s") / "s", file_size=3)
+    store.commit([(key, "0") for key in KEYS[:8]])
+    store.commit([("b", "9"), ("d", DELETE)])
+    before = store.load()
+    error = OSError(errno.EIO, "I/O error")
+    with mock.patch("os.fdatasync", side_effect=error), mock.patch("os.fsync", side_effect=error):
+        with pytest.raises(OSError):
+            store.commit(batch)
+    assert store.load() == before
+    model = dict(before)
+    for key, text in batch:
+        if text is DELETE:
+            model.pop(key, None)
+        else:
+            model[key] = text
+    store.commit(batch)
+    assert store.load() == list(model.items())
+    store.close()
+    assert Store(store.path, readonly=True).load() == list(model.items())

@@ -57,14 +57,23 @@ class _Slot:
 
 
 class _Undo:
-    """The memory a commit changed, kept to restore it if the commit fails."""
+    """The memory a commit changed, kept to restore it if the commit fails.
 
-    __slots__ = ("nslots", "slots", "index")
+    A replaced or added entry is undone in place (``keys``); a delete cannot
+    be (a dict cannot put a key back at its position), so the first delete in
+    a slot keeps that slot's whole dict instead (``slots``). Copying only then
+    keeps a commit's cost to what it changes, not to the size of its slots.
+    """
+
+    __slots__ = ("nslots", "slots", "index", "keys")
 
     def __init__(self, nslots: int) -> None:
         self.nslots = nslots
-        self.slots: dict[int, tuple[_Slot, dict, bool]] = {}
+        # id(slot) -> [slot, its dict before the first delete (or None), its dirty flag]
+        self.slots: dict[int, list] = {}
         self.index: dict[Key, _Slot | None] = {}
+        # (slot, key, entry before, None if added), from before the slot's copy
+        self.keys: list[tuple[_Slot, Key, tuple | None]] = []
 
 
 class Store:
@@ -340,10 +349,16 @@ class Store:
                 if undo is not None:
                     undo.index.setdefault(key, slot)
                 del index[key]
-            if undo is not None and id(slot) not in undo.slots:
-                # Copy on first touch: the old dict is the undo.
-                undo.slots[id(slot)] = (slot, slot.entries, slot.dirty)
-                slot.entries = dict(slot.entries)
+            if undo is not None:
+                saved = undo.slots.get(id(slot))
+                if saved is None:
+                    saved = undo.slots[id(slot)] = [slot, None, slot.dirty]
+                if saved[1] is None:
+                    if vtext is None:
+                        saved[1] = slot.entries
+                        slot.entries = dict(slot.entries)
+                    else:
+                        undo.keys.append((slot, key, slot.entries.get(key)))
             slot.dirty = True
             if vtext is None:
                 del slot.entries[key]
@@ -352,7 +367,14 @@ class Store:
 
     def _rollback(self, undo: _Undo) -> None:
         for slot, entries, dirty in undo.slots.values():
-            slot.entries, slot.dirty = entries, dirty
+            if entries is not None:
+                slot.entries = entries
+            slot.dirty = dirty
+        for slot, key, entry in reversed(undo.keys):
+            if entry is None:
+                del slot.entries[key]
+            else:
+                slot.entries[key] = entry
         del self._slots[undo.nslots :]
         for key, slot in undo.index.items():
             if slot is None:
