@@ -113,6 +113,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def _open(self, path: pathlib.Path, readonly: bool, gzipped: bool, file_size: int) -> None:
         self._store = Store(path, gzipped=gzipped, file_size=file_size, readonly=readonly)
+        # What this process asked for (the folder's own format may differ and wins).
+        self._options = (gzipped, file_size)
         self._pid = os.getpid()
         self._data: dict = {}
         # key -> True when its old place on disk must go (deleted, maybe
@@ -132,11 +134,10 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             exits.on_exit(_sync_all)
 
     def _check_same(self, gzipped: bool, file_size: int) -> None:
-        store = self._store
-        if store.gzipped != gzipped or store.file_size != file_size:
+        if (gzipped, file_size) != self._options:
             raise ValueError(
-                f"{store.path} is open in this process with gzipped={store.gzipped}, "
-                f"file_size={store.file_size}; open it again with the same values"
+                f"{self._store.path} is open in this process with gzipped={self._options[0]}, "
+                f"file_size={self._options[1]}; open it again with the same values"
             )
 
     def _load(self) -> None:

@@ -132,3 +132,15 @@ def test_shards_hold_about_file_size_entries(folder, gzipped):
     assert len(shards) == 4
     assert all(p.name.endswith(suffix) for p in shards)
     assert fresh_items(folder) == [(f"key-{i}", {"i": i}) for i in range(35)]
+
+
+def test_an_existing_folder_keeps_its_format_and_reopening_alike_is_fine(folder):
+    with POD(folder, file_size=10) as pod:
+        pod.update((i, i) for i in range(25))
+    first = POD(folder, gzipped=True, file_size=10)
+    assert POD(folder, gzipped=True, file_size=10) is first
+    first["new"] = 1
+    first.close()
+    first.close()
+    assert not list(folder.glob("*.gz"))  # the folder's own format won
+    assert len(fresh_items(folder)) == 26
