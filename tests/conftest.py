@@ -10,6 +10,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples on every run, so that a red run is
+# reproducible and a landing never depends on luck; locally each run explores
+# new ones (and keeps what it found in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Every child process a test starts is killed after this many seconds.

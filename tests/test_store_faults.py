@@ -8,7 +8,7 @@ import os
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tastypy.store import DELETE, Store
@@ -128,7 +128,8 @@ def test_after_a_failed_fsync_the_journal_is_not_trusted(tmp_path):
 KEYS = ["a", "b", "c", "d", "e", "f", "g", "h", "x", "y"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
+@example(batch=[("d", "1"), ("d", DELETE)])  # added then deleted: the index must not trip
 @given(
     batch=st.lists(
         st.tuples(st.sampled_from(KEYS), st.one_of(st.just(DELETE), st.sampled_from(["1", "2"]))),

@@ -378,7 +378,7 @@ class Store:
         del self._slots[undo.nslots :]
         for key, slot in undo.index.items():
             if slot is None:
-                del self._index[key]
+                self._index.pop(key, None)  # added by the batch (and maybe deleted again)
             else:
                 self._index[key] = slot
 
