@@ -25,10 +25,7 @@ _registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict] = {}
 def _sync_all() -> None:
     for pod in list(_registry.values()):
         if pod._pid == os.getpid() and not pod._store.readonly:
-            pod.sync()
-            # Leave the folder at rest as plain shard files, the journal folded in.
-            with exits.critical():
-                pod._store.compact()
+            pod._settle()
 
 
 class _Closed:
@@ -225,12 +222,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
-        dirty = self._dirty
-        if key not in dirty:
-            dirty[key] = False
-        self._changed(key)
-        if len(dirty) >= self._sync_at and not self._held:
-            self.sync()
+        self._dirty.setdefault(key, False)
+        self._after(key)
 
     def _after(self, key: Any) -> None:
         self._changed(key)
@@ -273,14 +266,12 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def _set_normal(self, key: Any, value: Any) -> None:
         # ``value`` is already in normal form and owned by us.
-        data = self._data
-        if key in data:
-            data[key] = value
-            self._dirty.setdefault(key, False)
-        else:
-            data[key] = value
-            dirty = self._dirty
+        dirty = self._dirty
+        if key in self._data:
+            dirty.setdefault(key, False)
+        else:  # new keys enter the dirty order as they enter _data
             dirty[key] = dirty.pop(key, False)
+        self._data[key] = value
         self._after(key)
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
@@ -319,25 +310,9 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def sync(self) -> None:
         """Write every dirty key; returns once the data is on disk."""
-        dirty = self._dirty
-        if not dirty:
-            return
-        if self._pid != os.getpid():
-            raise TastypyError(
-                f"{self._store.path} was opened by process {self._pid}; a forked "
-                "process cannot write it: use tastypy.SharedPOD to share a POD"
-            )
-        data = self._data
-        changes = []
-        for key, moved in dirty.items():
-            if moved:
-                changes.append((key, DELETE))
-            value = data.get(key, _MISSING)
-            if value is not _MISSING:
-                changes.append((key, encode(value)))
-        with exits.critical():
-            self._store.commit(changes)
-            dirty.clear()
+        if self._dirty:
+            self._commit(self._dirty.items())
+            self._dirty.clear()
 
     def sync_key(self, key: Any) -> None:
         """Write the change of one key now.
@@ -349,21 +324,40 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         dirty = self._dirty
         if key not in dirty:
             return
-        changes = []
-        for other, moved in list(dirty.items()):
-            if other != key and (not moved and other in self._store):
-                continue  # an in-place change of another key: not ours to write
-            if moved:
-                changes.append((other, DELETE))
-            value = self._data.get(other, _MISSING)
-            if value is not _MISSING:
-                changes.append((other, encode(value)))
+        chosen = []
+        for other, moved in dirty.items():
             if other == key:
+                chosen.append((other, moved))
                 break
+            if moved or other not in self._store:
+                chosen.append((other, moved))  # new before it: keeps the order
+        self._commit(chosen)
+        for other, _ in chosen:
+            del dirty[other]
+
+    def _commit(self, dirty: Iterable) -> None:
+        """Write ``(key, moved)`` entries of the dirty order in one atomic commit."""
+        if self._pid != os.getpid():
+            raise TastypyError(
+                f"{self._store.path} was opened by process {self._pid}; a forked "
+                "process cannot write it: use tastypy.SharedPOD to share a POD"
+            )
+        data = self._data
+        changes = []
+        for key, moved in dirty:
+            if moved:
+                changes.append((key, DELETE))
+            value = data.get(key, _MISSING)
+            if value is not _MISSING:
+                changes.append((key, encode(value)))
         with exits.critical():
             self._store.commit(changes)
-            for other, _ in changes:
-                dirty.pop(other, None)
+
+    def _settle(self) -> None:
+        """Sync, then fold the journal in: a folder at rest is plain shard files."""
+        self.sync()
+        with exits.critical():
+            self._store.compact()
 
     def mark_dirty(self, key: Any) -> None:
         """Mark ``key`` as changed (after changing its data behind tastypy's back)."""
@@ -406,10 +400,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         store = self._store
         try:
             if not store.readonly and self._pid == os.getpid():
-                self.sync()
-                # Leave the folder at rest as plain shard files, the journal folded in.
-                with exits.critical():
-                    store.compact()
+                self._settle()
         finally:
             if _registry.get((store.path, store.readonly)) is self:
                 del _registry[(store.path, store.readonly)]
