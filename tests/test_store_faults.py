@@ -21,8 +21,9 @@ JOURNAL_CALLS = ["os.write", "os.fdatasync"]
 COMPACTION_CALLS = ["os.write", "os.fsync", "os.replace", "os.open", "builtins.open"]
 
 
-def expected(changes):
-    model = dict(BEFORE)
+def expected(changes, before=BEFORE):
+    """What a dict holding ``before`` holds after ``changes``, as pairs."""
+    model = dict(before)
     for key, text in changes:
         if text is DELETE:
             model.pop(key, None)
@@ -148,13 +149,7 @@ def test_any_failed_commit_restores_memory_exactly(tmp_path_factory, batch):
         with pytest.raises(OSError):
             store.commit(batch)
     assert store.load() == before
-    model = dict(before)
-    for key, text in batch:
-        if text is DELETE:
-            model.pop(key, None)
-        else:
-            model[key] = text
     store.commit(batch)
-    assert store.load() == list(model.items())
+    assert store.load() == expected(batch, before)
     store.close()
-    assert Store(store.path, readonly=True).load() == list(model.items())
+    assert Store(store.path, readonly=True).load() == expected(batch, before)
