@@ -27,14 +27,6 @@ def require_tqdm(feature: str) -> Any:
     return tqdm
 
 
-def have_tqdm() -> bool:
-    try:
-        require_tqdm("")
-    except ImportError:
-        return False
-    return True
-
-
 class Counts(NamedTuple):
     """How far a tracker is; ``todo`` counts the keys neither done nor aborted."""
 
