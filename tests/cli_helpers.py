@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import CHILD_TIMEOUT, child_env
+from helpers import CHILD_TIMEOUT, child_env
 
 # ``python -m tastypy`` as if tqdm were not installed.
 _WITHOUT_TQDM = (

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from cli_helpers import command, one_error_line, record, tastypy, write_folder
-from conftest import CHILD_TIMEOUT, child_env, fresh_items, start_py
+from helpers import CHILD_TIMEOUT, child_env, fresh_items, start_py
 from tastypy import POD
 from tastypy.store import Store
 

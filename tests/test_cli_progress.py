@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cli_helpers import command, one_error_line, record, tastypy
-from conftest import CHILD_TIMEOUT, child_env, start_py
+from helpers import CHILD_TIMEOUT, child_env, start_py
 from tastypy import POD
 
 RECORDS = [record(done=True, tries=1)] * 3 + [record(tries=2), record(aborted=True, tries=3), record()]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from cli_helpers import command, one_error_line, tastypy
-from conftest import CHILD_TIMEOUT, child_env
+from helpers import CHILD_TIMEOUT, child_env
 from tastypy import POD
 from tastypy.demo import MAX_TRIES, FetchError, Site
 from tastypy.progress import Counts

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from conftest import CHILD_TIMEOUT, fresh_items, run_py, start_py
+from helpers import CHILD_TIMEOUT, fresh_items, run_py, start_py
 
 SETUP = """
 import os, signal, sys, time, tastypy

@@ -6,7 +6,7 @@ import collections.abc
 
 import pytest
 
-from conftest import fresh_items
+from helpers import fresh_items
 from tastypy import POD, PersistentOrderedDict
 
 

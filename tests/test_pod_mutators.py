@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from conftest import fresh_items
+from helpers import fresh_items
 from tastypy import POD
 
 INITIAL = {"d": {"a": 1, "b": [1, 2], "c": {"x": 0}}, "l": [3, 1, 2, [0]]}

@@ -13,7 +13,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from conftest import fresh_items
+from helpers import fresh_items
 from tastypy import POD
 
 KEYS = st.one_of(st.sampled_from(["a", "b", "c"]), st.integers(0, 3), st.tuples(st.just("t"), st.integers(0, 2)))

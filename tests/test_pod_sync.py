@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import fresh_items
+from helpers import fresh_items
 from tastypy import POD
 
 

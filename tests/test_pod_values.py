@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from conftest import fresh_items
+from helpers import fresh_items
 from tastypy import POD, unwrap
 
 

@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from conftest import fresh_items
+from helpers import fresh_items
 from test_shared_support import ctx, no_orphans, run_procs  # noqa: F401  (an autouse fixture)
 
 import tastypy

@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from conftest import CHILD_TIMEOUT, fresh_items, start_py
+from helpers import CHILD_TIMEOUT, fresh_items, start_py
 from test_shared_support import JOIN, ctx, no_orphans  # noqa: F401  (an autouse fixture)
 
 import tastypy

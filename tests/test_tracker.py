@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import fresh_items, run_py
+from helpers import fresh_items, run_py
 from tastypy import POD, DuplicateKeyError, ProgressTracker, ReadOnlyError, Tracker, unwrap
 
 NEW = {"_done": False, "_tries": 0, "_aborted": False}

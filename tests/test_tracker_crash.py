@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import CHILD_TIMEOUT, run_py, start_py
+from helpers import CHILD_TIMEOUT, run_py, start_py
 
 N = 300  # the site: page n links to 2n+1 and 2n+2
 MAX_TRIES = 4
