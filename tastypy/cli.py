@@ -19,6 +19,7 @@ from typing import Any
 
 from tastypy import progress
 from tastypy.errors import LockedError, TastypyError
+from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
 from tastypy.pod import POD
 from tastypy.store import Store, writer_pid
@@ -139,23 +140,13 @@ def parse_key(text: str) -> Any:
         if text.lstrip()[:1] in ('"', "[", "{"):
             raise UserError(f"bad key {text!r}: it starts like JSON but is not valid JSON") from None
         return text
-    key = _to_key(obj)
+    key = key_from_json(obj)
     if key is None:
         raise UserError(
             f"bad key {text!r}: a key is a string, an integer or an array of them"
             f" (to mean the string, quote it: '\"{text}\"')"
         )
     return key
-
-
-def _to_key(obj: Any) -> Any:
-    """The key a decoded JSON value stands for (lists become tuples), None if none."""
-    if type(obj) in (str, int):
-        return obj
-    if type(obj) is list:
-        parts = tuple(_to_key(part) for part in obj)
-        return None if None in parts else parts
-    return None
 
 
 def _json(obj: Any) -> str:
@@ -275,7 +266,7 @@ def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
                 raise UserError(
                     f'{name} line {n}: expected {{"key": ..., "value": ...}}; nothing was imported'
                 )
-            key = _to_key(entry["key"])
+            key = key_from_json(entry["key"])
             if key is None:
                 raise UserError(
                     f"{name} line {n}: the key {_json(entry['key'])} is not a string, integer"

@@ -5,7 +5,8 @@ receives one ``Op`` per mutation.
 """
 
 from tastypy.observe.apply import apply
-from tastypy.observe.normal import check_key, copy, encode, format_path, normalize
+from tastypy.keys import check_key
+from tastypy.observe.normal import copy, encode, format_path, normalize
 from tastypy.observe.op import Op
 from tastypy.observe.proxy import (
     READ_ONLY,

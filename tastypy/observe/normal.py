@@ -153,33 +153,6 @@ def normal_key(key: Any) -> str:
     )
 
 
-def check_key(key: Any) -> Any:
-    """Validate a top-level key: ``str``, ``int`` (not ``bool``) or tuples of them."""
-    t = type(key)
-    if t is str or t is int or (t is tuple and _key_parts_ok(key)):
-        return key
-    raise TypeError(
-        f"key {key!r}: {_bad_part(key)} cannot be (part of) a tastypy key; "
-        "use str, int, or a tuple of them"
-    )
-
-
-def _key_parts_ok(key: tuple) -> bool:
-    for part in key:
-        t = type(part)
-        if not (t is str or t is int or (t is tuple and _key_parts_ok(part))):
-            return False
-    return True
-
-
-def _bad_part(key: Any) -> str:
-    if type(key) is tuple:
-        for part in key:
-            if type(part) not in (str, int) and not (type(part) is tuple and _key_parts_ok(part)):
-                return _bad_part(part)
-    return type(key).__name__
-
-
 def copy(value: Any) -> Any:
     """A deep copy of data that is already in normal form."""
     t = type(value)

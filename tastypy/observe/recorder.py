@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tastypy.observe.normal import check_key, format_path, normalize
+from tastypy.keys import check_key
+from tastypy.observe.normal import format_path, normalize
 from tastypy.observe.op import Op
 
 #: Marker returned by augmented assignment: Python then assigns it back

@@ -7,11 +7,9 @@ import json
 import json.scanner
 import zlib
 from pathlib import Path
-from typing import Union
 
 from tastypy.errors import IntegrityError
-
-Key = Union[str, int, tuple]
+from tastypy.keys import Key, check_key, key_from_json
 
 # Compact and readable: what ``json.dumps`` gives once spaces are dropped.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -34,30 +32,8 @@ def encode_key(key: Key) -> str:
         return json.encoder.encode_basestring(key)
     if kind is int:
         return int.__repr__(key)
-    _check_key(key, key)
+    check_key(key)
     return _encode(key)
-
-
-def _check_key(part: object, key: Key) -> None:
-    if type(part) is tuple:
-        for item in part:
-            _check_key(item, key)
-    elif type(part) not in (str, int):
-        raise TypeError(
-            f"key {key!r}: {type(part).__name__} is not a valid key part"
-            " (use str, int, or tuples of them)"
-        )
-
-
-def _to_key(obj: object) -> Key | None:
-    """The key a decoded JSON text stands for: arrays become tuples; None if invalid."""
-    kind = type(obj)
-    if kind is str or kind is int:
-        return obj
-    if kind is list:
-        parts = tuple(_to_key(item) for item in obj)
-        return None if None in parts else parts
-    return None
 
 
 def encode_value(text: str) -> str:
@@ -98,7 +74,7 @@ def parse_lines(
         ktext, tab, vtext = line.partition("\t")
         if not tab and not deletes:
             raise damage(path, n, "truncated line (no tab, no value)")
-        key = _to_key(_decode(ktext, path, n, "key"))
+        key = key_from_json(_decode(ktext, path, n, "key"))
         if key is None:
             raise damage(path, n, f"key {ktext} is not a string, integer or array")
         if tab:
