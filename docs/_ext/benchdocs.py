@@ -93,6 +93,7 @@ class BenchTable(SphinxDirective):
             lines = proxy_table(results)
         else:
             raise self.error(f"bench-table: unknown table {kind!r}")
+        lines = "\n".join(lines).splitlines()
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
         return list(container.children)

@@ -30,10 +30,8 @@ def _argument(action: argparse.Action) -> tuple[str, str]:
         name = action.metavar or action.dest.upper()
         if action.nargs == "?":
             name = f"[{name}]"
-    help_text = action.help or ""
-    if action.option_strings and action.nargs != 0 and action.default not in (None, "-"):
-        if str(action.default) not in help_text:
-            help_text += f" (default: {action.default})"
+    help_text = action.help or ("the folder" if action.dest == "path" else "")
+    # Options state their defaults in their help; a positional may not.
     if not action.option_strings and action.nargs == "?" and action.default is not None:
         help_text += f" (default: {action.default})"
     return name, help_text
