@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ROWS  # noqa: E402
+from run import ROWS
 
 #: Workload -> (title, unit, log scale). W5's spread is three decades wide.
 PLOTS = {

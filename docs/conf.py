@@ -19,14 +19,14 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # document the working tree's tastypy
 sys.path.insert(0, str(DOCS / "_ext"))
 
-import tastypy  # noqa: E402
+import tastypy
 
 project = "tastypy"
 author = "the tastypy authors"
 copyright = "the tastypy authors"
 # tastypy.__version__ is on its way (issue 12); until then, pyproject's.
 release = version = getattr(tastypy, "__version__", None) or re.search(
-    r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M
+    r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE
 )[1]
 
 extensions = [

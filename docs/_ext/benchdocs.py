@@ -8,9 +8,9 @@ proxy`` and ``.. bench-plot:: W1``. No figure is typed into a page: a new
 
 from __future__ import annotations
 
-import statistics
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -21,8 +21,8 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 RESULTS = BENCH / "results.json"
 sys.path.insert(0, str(BENCH))
 
-import plot  # noqa: E402
-from run import ROWS, medians  # noqa: E402
+import plot
+from run import ROWS, medians
 
 #: Names of results.json shown as users know them.
 LABELS = {"Manager dict+lock": "Manager dict + Lock", "json file": "json file (baseline)"}
@@ -76,7 +76,7 @@ def proxy_table(results: dict) -> list[str]:
 
 class BenchTable(SphinxDirective):
     required_arguments = 1
-    option_spec = {"rows": directives.unchanged, "systems": directives.unchanged}
+    option_spec: ClassVar = {"rows": directives.unchanged, "systems": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(RESULTS))
