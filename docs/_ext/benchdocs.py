@@ -1,0 +1,130 @@
+"""Benchmark tables and plots, made from ``benchmarks/results.json`` at build time.
+
+``.. bench-table:: workloads`` (options ``:rows:`` and ``:systems:``,
+comma separated, default all), ``.. bench-table:: machine``, ``.. bench-table::
+proxy`` and ``.. bench-plot:: W1``. No figure is typed into a page: a new
+``results.json`` gives new tables and plots on the next build.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+RESULTS = BENCH / "results.json"
+sys.path.insert(0, str(BENCH))
+
+import plot
+from run import ROWS, medians
+
+#: Names of results.json shown as users know them.
+LABELS = {"Manager dict+lock": "Manager dict + Lock", "json file": "json file (baseline)"}
+W7_ROW = ("W7 {procs} processes incrementing one counter", "ops/s", "{:,.0f}")
+PLOT_DIR = "_generated/bench"
+
+
+def _cell(text: str) -> str:
+    return text.replace("`", "``") if "`" in text and "``" not in text else text
+
+
+def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[str]:
+    med = {name: medians(reps) for name, reps in results["systems"].items()}
+    med.update({name: medians(reps) for name, reps in results.get("W7", {}).items()})
+    procs = results["machine"].get("w7_procs", "N")
+    header = ["median", "unit"] + [LABELS.get(s, s) for s in systems]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines.append("   * - " + "\n     - ".join(header))
+    for row in rows:
+        label, unit, fmt = W7_ROW if row == "W7" else ROWS[row]
+        if row == "W7":
+            label = label.format(procs=procs)
+        head = f"{row} {label}" if not row.startswith("W5 ") else f"W5 {label.strip()}"
+        cells = [_cell(head), unit]
+        for system in systems:
+            value = med.get(system, {}).get(row)
+            cells.append("--" if value is None else fmt.format(value))
+        lines.append("   * - " + "\n     - ".join(cells))
+    return lines + [""]
+
+
+def machine_table(results: dict) -> list[str]:
+    lines = []
+    for key, value in results["machine"].items():
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(f"{v:.2f}" for v in value)
+        lines.append(f":{key}: {value}")
+    return lines + [""]
+
+
+def proxy_table(results: dict) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines.append("   * - statement\n     - dict (ns)\n     - tastypy (ns)\n     - ratio")
+    for case in results["P"]:
+        lines.append(
+            f"   * - ``{case['case']}``\n     - {case['dict']:,.0f}"
+            f"\n     - {case['tastypy']:,.0f}\n     - {case['ratio']:.0f}×"
+        )
+    return lines + [""]
+
+
+class BenchTable(SphinxDirective):
+    required_arguments = 1
+    option_spec: ClassVar = {"rows": directives.unchanged, "systems": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(RESULTS))
+        results = plot.load(RESULTS)
+        kind = self.arguments[0]
+        if kind == "workloads":
+            rows = [r.strip() for r in self.options.get("rows", ",".join(ROWS)).split(",")]
+            default = ",".join(results["systems"])
+            systems = self.options.get("systems", default).split(",")
+            lines = workloads_table(results, rows, [s.strip() for s in systems])
+        elif kind == "machine":
+            lines = machine_table(results)
+        elif kind == "proxy":
+            lines = proxy_table(results)
+        else:
+            raise self.error(f"bench-table: unknown table {kind!r}")
+        lines = "\n".join(lines).splitlines()
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
+        return list(container.children)
+
+
+class BenchPlot(SphinxDirective):
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        workload = self.arguments[0]
+        if workload not in plot.PLOTS:
+            raise self.error(f"bench-plot: no plot for {workload!r}")
+        self.env.note_dependency(str(RESULTS))
+        text = [f".. image:: /{PLOT_DIR}/{workload}.png", f"   :alt: {plot.PLOTS[workload][0]}", ""]
+        container = nodes.container()
+        self.state.nested_parse(StringList(text), self.content_offset, container)
+        return list(container.children)
+
+
+def make_plots(app) -> None:
+    """Draw the plots unless they are newer than the results and the script."""
+    out = Path(app.srcdir) / PLOT_DIR
+    inputs = max(RESULTS.stat().st_mtime, Path(plot.__file__).stat().st_mtime)
+    pngs = [out / f"{w}.png" for w in plot.PLOTS]
+    if all(p.exists() and p.stat().st_mtime > inputs for p in pngs):
+        return
+    plot.write_plots(RESULTS, out)
+
+
+def setup(app):
+    app.add_directive("bench-table", BenchTable)
+    app.add_directive("bench-plot", BenchPlot)
+    app.connect("builder-inited", make_plots)
+    return {"parallel_read_safe": True}
