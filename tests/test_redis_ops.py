@@ -207,6 +207,9 @@ def test_errors_are_pythons(client: Any, value: Any, op: Op, error: Exception) -
         ([1], Op((KEY,), "__setitem__", (slice(None, None, -1), [2]))),
         ([1], Op((KEY,), "__setitem__", (slice(0, 1), "ab"))),
         ([1], Op((KEY,), "append", ({1, 2},))),
+        ([1], Op((KEY,), "append", (slice(1),))),
+        ({}, Op((KEY,), "__setitem__", ("a", slice(1)))),
+        ({}, Op((KEY,), "update", (), (("a", slice(1)),))),
     ],
 )
 def test_what_only_python_decides_falls_back(client: Any, value: Any, op: Op) -> None:

@@ -477,6 +477,18 @@ do
     for j = 1, 2 * tonumber(argv[p]) do
       kw[j] = argv[p + j]
     end
+    -- A slice is an index, never a value (Python refuses to store one).
+    local index = method == '__setitem__' or method == '__delitem__'
+    for j = 1, nargs do
+      if byte(args[j], 1) == 83 and not (index and j == 1) then
+        return fallback()
+      end
+    end
+    for j = 2, #kw, 2 do
+      if byte(kw[j], 1) == 83 then
+        return fallback()
+      end
+    end
     local a, b, detail = walk(s, 1, #s, steps)
     if not a then
       return nil, b, detail
