@@ -1,0 +1,1 @@
+"""The Redis host: values, order, counters, claims and locks of a POD in Redis."""
