@@ -22,7 +22,8 @@ import logging
 import os
 import signal
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 _log = logging.getLogger("tastypy")
 

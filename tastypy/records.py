@@ -93,7 +93,7 @@ class RecordDict(ObservableDict):
 
 
 #: Proxy kinds of a writable tracker: a record at the top, ordinary below.
-RECORD_KINDS = {dict: RecordDict, list: ObservableList}
+RECORD_PROXY_TYPES = {dict: RecordDict, list: ObservableList}
 
 
 def record_problem(key: Any, record: Any) -> str | None:
