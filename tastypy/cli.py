@@ -22,6 +22,7 @@ from tastypy.errors import LockedError, TastypyError
 from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
 from tastypy.pod import POD
+from tastypy.records import folder_kind
 from tastypy.store import Store, writer_pid
 from tastypy.store.manifest import MANIFEST, SHARD_NAME
 
@@ -57,34 +58,34 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    sub = command("demo", _demo, "crawl a generated site with a resumable job (Ctrl-C, rerun)")
+    sub = command("demo", _run_demo, "crawl a generated site with a resumable job (Ctrl-C, rerun)")
     sub.add_argument("folder", nargs="?", default="tastypy-demo", help="where the job keeps its state")
     sub.add_argument("--pages", type=_positive, default=3000, help="pages of the site (3000)")
     sub.add_argument("--workers", type=_positive, default=None, help="worker processes (2-4)")
     sub.add_argument("--fail-rate", type=_rate, default=0.1, help="chance a fetch fails (0.1)")
     sub.add_argument("--seed", type=int, default=7, help="the site's random seed (7)")
 
-    sub = command("info", _info, "kind, size, last sync and writer of a folder")
+    sub = command("info", _run_info, "kind, size, last sync and writer of a folder")
     sub.add_argument("path")
-    sub = command("get", _get, "print the value of KEY as JSON")
+    sub = command("get", _run_get, "print the value of KEY as JSON")
     sub.add_argument("path")
     sub.add_argument("key", help="JSON ('\"a\"', 3, '[\"site\", 3]') or a plain string")
-    sub = command("keys", _keys, "print the keys as JSON, one a line")
+    sub = command("keys", _run_keys, "print the keys as JSON, one a line")
     sub.add_argument("path")
     sub.add_argument("--limit", type=_positive, default=None, help="print at most N keys")
-    sub = command("export", _export, 'write every entry as a JSON line {"key": ..., "value": ...}')
+    sub = command("export", _run_export, 'write every entry as a JSON line {"key": ..., "value": ...}')
     sub.add_argument("path")
     sub.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
-    sub = command("import", _import, "add or replace the entries of a JSON lines file (as export writes)")
+    sub = command("import", _run_import, "add or replace the entries of a JSON lines file (as export writes)")
     sub.add_argument("path")
     sub.add_argument("file", help="the JSON lines file ('-' for stdin)")
-    sub = command("check", _check, "verify every file of a folder (exit 1 when damaged)")
+    sub = command("check", _run_check, "verify every file of a folder (exit 1 when damaged)")
     sub.add_argument("path")
-    sub = command("progress", _progress, "done / tried / aborted / todo of a tracker")
+    sub = command("progress", _run_progress, "done / tried / aborted / todo of a tracker")
     sub.add_argument("path")
     sub.add_argument("--watch", action="store_true", help="refresh while another process runs the job")
     sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
-    sub = command("compact", _compact, "fold the journal into fresh shard files")
+    sub = command("compact", _run_compact, "fold the journal into fresh shard files")
     sub.add_argument("path")
     return parser
 
@@ -112,7 +113,7 @@ def _rate(text: str) -> float:
 # -- opening -----------------------------------------------------------------
 
 
-def _folder(text: str) -> Path:
+def _tastypy_folder(text: str) -> Path:
     """The folder ``text`` names; UserError unless it is a tastypy folder."""
     path = Path(text).expanduser()
     if not path.exists():
@@ -129,7 +130,7 @@ def _is_tastypy(path: Path) -> bool:
 
 
 def _reader(text: str) -> POD:
-    return POD(_folder(text), mode="r")
+    return POD(_tastypy_folder(text), mode="r")
 
 
 def parse_key(text: str) -> Any:
@@ -158,30 +159,28 @@ def _values(pod: POD) -> Iterator[Any]:
     return map(unwrap, pod.values())
 
 
-def kind_of(values: Any) -> str:
-    """'Tracker' when every value is a task record, 'POD' otherwise, 'empty' for no entries."""
-    kind = "empty"
-    for value in values:
-        if not progress.is_record(value):
-            return "POD"
-        kind = "Tracker"
-    return kind
+def _kind(pod: POD, text: str) -> str:
+    """'Tracker', 'POD' or 'empty' (``records.folder_kind``); UserError for a damaged record."""
+    try:
+        return folder_kind(zip(pod, _values(pod)))
+    except ValueError as exc:
+        raise UserError(f"{text}: {exc}") from None
 
 
 # -- subcommands -----------------------------------------------------------------
 
 
-def _info(args: argparse.Namespace) -> None:
-    path = _folder(args.path)
+def _run_info(args: argparse.Namespace) -> None:
+    path = _tastypy_folder(args.path)
     store = Store(path.absolute(), readonly=True)
     try:
         facts = store.info()
     finally:
         store.close()
     with POD(path, mode="r") as pod:
-        kind = kind_of(_values(pod))
+        kind = _kind(pod, args.path)
         counts = progress.Counts.of_records(_values(pod)) if kind == "Tracker" else None
-    synced = facts["last_sync"]
+    synced = _sync_time(facts["last_sync"], args.path)
     rows = [
         ("path", str(path.absolute())),
         ("kind", kind),
@@ -189,7 +188,7 @@ def _info(args: argparse.Namespace) -> None:
         ("shards", f"{facts['shards']:,}"),
         ("bytes", f"{facts['bytes']:,}"),
         ("gzipped", "yes" if facts["gzipped"] else "no"),
-        ("last sync", datetime.datetime.fromtimestamp(synced).isoformat(" ", "seconds") if synced else "never"),
+        ("last sync", synced),
         ("writer", f"pid {facts['writer_pid']}" if facts["writer_pid"] else "none"),
     ]
     if counts is not None:
@@ -198,7 +197,22 @@ def _info(args: argparse.Namespace) -> None:
         print(f"{name + ':':<11}{value}")
 
 
-def _get(args: argparse.Namespace) -> None:
+def _sync_time(synced: Any, text: str) -> str:
+    """The last sync as local time; UserError if the manifest holds no time."""
+    if synced is None or synced == 0:
+        return "never"
+    try:
+        if type(synced) not in (int, float):
+            raise TypeError
+        return datetime.datetime.fromtimestamp(synced).isoformat(" ", "seconds")
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise UserError(
+            f"{text}: {MANIFEST} gives {_json(synced)} as the time of the last sync,"
+            " which is not a time: the manifest is damaged"
+        ) from None
+
+
+def _run_get(args: argparse.Namespace) -> None:
     key = parse_key(args.key)
     with _reader(args.path) as pod:
         if key not in pod:
@@ -206,7 +220,7 @@ def _get(args: argparse.Namespace) -> None:
         print(_json(unwrap(pod[key])))
 
 
-def _keys(args: argparse.Namespace) -> None:
+def _run_keys(args: argparse.Namespace) -> None:
     with _reader(args.path) as pod:
         for n, key in enumerate(pod):
             if args.limit is not None and n >= args.limit:
@@ -214,7 +228,7 @@ def _keys(args: argparse.Namespace) -> None:
             print(_json(key))
 
 
-def _export(args: argparse.Namespace) -> None:
+def _run_export(args: argparse.Namespace) -> None:
     with _reader(args.path) as pod:
         lines = (_json({"key": key, "value": value}) + "\n" for key, value in zip(pod, _values(pod)))
         if args.output == "-":
@@ -224,7 +238,7 @@ def _export(args: argparse.Namespace) -> None:
             out.writelines(lines)
 
 
-def _import(args: argparse.Namespace) -> None:
+def _run_import(args: argparse.Namespace) -> None:
     path = Path(args.path).expanduser()
     if path.is_dir() and any(path.iterdir()) and not _is_tastypy(path):
         raise UserError(f"{args.path} is a folder that is not a tastypy folder: import into a new path")
@@ -240,7 +254,7 @@ def _import(args: argparse.Namespace) -> None:
         new = sum(key not in pod for key, _ in pairs)
         try:
             pod.update(pairs)  # checks every value before storing any
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise UserError(f"{args.file}: {exc}; nothing was imported") from None
     print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
 
@@ -262,6 +276,17 @@ def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
                 entry = json.loads(line)
             except ValueError:
                 raise UserError(f"{name} line {n}: not valid JSON; nothing was imported") from None
+            except RecursionError:
+                raise UserError(f"{name} line {n}: nested too deeply; nothing was imported") from None
+            try:
+                json.dumps(entry, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise UserError(
+                    f"{name} line {n}: a string holds a lone surrogate (\\ud800-\\udfff),"
+                    " which cannot be stored; nothing was imported"
+                ) from None
+            except RecursionError:
+                raise UserError(f"{name} line {n}: nested too deeply; nothing was imported") from None
             if not isinstance(entry, dict) or set(entry) != {"key", "value"}:
                 raise UserError(
                     f'{name} line {n}: expected {{"key": ..., "value": ...}}; nothing was imported'
@@ -275,8 +300,8 @@ def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
             yield key, entry["value"]
 
 
-def _check(args: argparse.Namespace, quiet: bool = False) -> None:
-    path = _folder(args.path)
+def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
+    path = _tastypy_folder(args.path)
     store = Store(path.absolute(), readonly=True)
     try:
         facts = store.info()  # reads every shard and the journal: damage raises
@@ -286,11 +311,11 @@ def _check(args: argparse.Namespace, quiet: bool = False) -> None:
         print(f"{args.path}: sound, {facts['entries']:,} entries in {facts['shards']:,} shards")
 
 
-def _progress(args: argparse.Namespace) -> None:
+def _run_progress(args: argparse.Namespace) -> None:
     with _reader(args.path) as pod:
         counts = _tracker_counts(pod, args.path)
         if not args.watch:
-            _print_counts(counts, args.path)
+            _print_counts(counts)
             return
         bar = None
         try:
@@ -307,16 +332,16 @@ def _progress(args: argparse.Namespace) -> None:
         finally:
             if bar is not None:
                 bar.close()
-        _print_counts(counts, args.path)
+        _print_counts(counts)
 
 
 def _tracker_counts(pod: POD, text: str) -> progress.Counts:
-    if kind_of(_values(pod)) == "POD":
+    if _kind(pod, text) == "POD":
         raise UserError(f"{text} is not a tracker: not every value holds _done, _tries and _aborted")
     return progress.Counts.of_records(_values(pod))
 
 
-def _print_counts(counts: progress.Counts, text: str) -> None:
+def _print_counts(counts: progress.Counts) -> None:
     bar = progress.static_bar(counts)
     if bar:
         print(bar)
@@ -327,9 +352,9 @@ def _print_counts(counts: progress.Counts, text: str) -> None:
     print(f"{'total':<8}{counts.total:>12,}")
 
 
-def _compact(args: argparse.Namespace) -> None:
-    path = _folder(args.path)
-    _check(args, quiet=True)  # a damaged folder is left as it is
+def _run_compact(args: argparse.Namespace) -> None:
+    path = _tastypy_folder(args.path)
+    _run_check(args, quiet=True)  # a damaged folder is left as it is
     try:
         store = Store(path.absolute())
     except LockedError:
@@ -347,12 +372,12 @@ def _compact(args: argparse.Namespace) -> None:
     print(f"{args.path}: compacted, {before:,} -> {after:,} bytes")
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _run_demo(args: argparse.Namespace) -> int:
     from tastypy import demo
 
     if Path(args.folder).expanduser().exists():
         with _reader(args.folder) as pod:
-            if kind_of(_values(pod)) == "POD":
+            if _kind(pod, args.folder) == "POD":
                 raise UserError(f"{args.folder} holds a POD, not the demo's tracker: choose another folder")
     return demo.run(
         Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,

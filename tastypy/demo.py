@@ -142,7 +142,7 @@ def run(
         print(f"\ninterrupted: {counts.done:,} of {counts.total:,} done, synced to {folder};"
               " run the same command again to resume", file=out)
         return 130
-    _report(folder, time.monotonic() - started, out)
+    _print_summary(folder, time.monotonic() - started, out)
     return 0
 
 
@@ -181,7 +181,7 @@ def _counts_on_disk(folder: Path) -> Counts:
         return Counts.of_records(pod[key] for key in pod)
 
 
-def _report(folder: Path, seconds: float, out: TextIO) -> None:
+def _print_summary(folder: Path, seconds: float, out: TextIO) -> None:
     """What the crawl found, read back from the folder."""
     with POD(folder, mode="r") as pod:
         records = [pod[key] for key in pod]

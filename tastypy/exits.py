@@ -1,10 +1,17 @@
-"""Sync on the way out: at interpreter exit, on SIGTERM and on SIGINT.
+"""Sync on the way out: at interpreter exit, on SIGTERM, SIGINT and SIGHUP.
 
 Handlers chain to whatever the program had installed, and the process still
-ends the way it would have: a default SIGTERM still kills it by SIGTERM (so
-the exit status is unchanged), a default SIGINT still raises
-``KeyboardInterrupt``. A signal that lands while a sync is writing waits for
-that sync to finish, so no commit is ever interleaved with another.
+ends the way it would have: a default SIGTERM or SIGHUP still kills it by
+that signal (so the exit status is unchanged), a default SIGINT still raises
+``KeyboardInterrupt``.
+
+Python runs signal handlers in the main thread, and only the main thread may
+install them. So the handlers are installed when this module is first
+imported from the main thread (normally ``import tastypy``), and a POD opened
+later in a worker thread is covered too. A signal that lands while a sync is
+writing waits for that sync to finish, so no commit is ever interleaved with
+another: in another thread, the handler waits for it; in the main thread
+itself, the signal is replayed there as the sync ends.
 """
 
 from __future__ import annotations
@@ -15,23 +22,44 @@ import logging
 import os
 import signal
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 _log = logging.getLogger("tastypy")
 
-_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
 _callbacks: list[Callable[[], None]] = []
+#: The handler each signal had before ours, to chain to.
 _previous: dict[int, Any] = {}
-_state: dict[str, Any] = {"atexit": False, "signals_pid": None, "depth": 0, "pending": None}
+#: Held by whichever thread is writing; the handler waits for it.
+_writing = threading.RLock()
+
+
+class _Local(threading.local):
+    depth = 0  # nested critical sections of this thread
+
+
+_local = _Local()
+
+
+class _Process:
+    """What this process has set up (a forked child starts over)."""
+
+    atexit_registered = False
+    handlers_pid: int | None = None
+    #: A signal that landed in the main thread's own critical section.
+    pending: int | None = None
 
 
 def on_exit(callback: Callable[[], None]) -> None:
-    """Call ``callback`` at exit and on SIGTERM / SIGINT (each callback once)."""
-    if not _state["atexit"]:
-        _state["atexit"] = True
+    """Call ``callback`` at exit and on SIGTERM / SIGINT / SIGHUP (each callback once)."""
+    if not _Process.atexit_registered:
+        _Process.atexit_registered = True
         atexit.register(run_all)
-    if _state["signals_pid"] != os.getpid():
-        _install_signals()
+    if _Process.handlers_pid != os.getpid():
+        _install_handlers()
     if callback not in _callbacks:
         _callbacks.append(callback)
 
@@ -48,21 +76,26 @@ def run_all() -> None:
 @contextlib.contextmanager
 def critical() -> Iterator[None]:
     """A section that a signal handler must not interrupt with a sync."""
-    _state["depth"] += 1
-    try:
-        yield
-    finally:
-        _state["depth"] -= 1
-        pending = _state["pending"]
-        if pending is not None and _state["depth"] == 0:
-            _state["pending"] = None
-            _on_signal(pending, None)
+    with _writing:
+        _local.depth += 1
+        try:
+            yield
+        finally:
+            _local.depth -= 1
+    pending = _Process.pending
+    if pending is not None and _local.depth == 0 and _in_main_thread():
+        _Process.pending = None
+        _on_signal(pending, None)
 
 
-def _install_signals() -> None:
-    if threading.current_thread() is not threading.main_thread():
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _install_handlers() -> None:
+    if not _in_main_thread():
         return  # signal.signal() works only there; atexit still covers exit
-    _state["signals_pid"] = os.getpid()
+    _Process.handlers_pid = os.getpid()
     for signum in _SIGNALS:
         previous = signal.getsignal(signum)
         if previous is _on_signal:
@@ -81,11 +114,13 @@ def _restore_in_child() -> None:
     Pool worker can miss the signal while the worker waits for a task, which
     makes ``Pool.terminate()`` hang.
     """
-    _state["depth"] = 0
-    _state["pending"] = None
-    if _state["signals_pid"] is None:
+    global _writing
+    _writing = threading.RLock()  # a thread of the parent may have held it
+    _local.depth = 0
+    _Process.pending = None
+    if _Process.handlers_pid is None:
         return
-    _state["signals_pid"] = None
+    _Process.handlers_pid = None
     for signum, previous in _previous.items():
         if signal.getsignal(signum) is _on_signal:
             signal.signal(signum, previous)
@@ -95,13 +130,20 @@ os.register_at_fork(after_in_child=_restore_in_child)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    if _state["depth"]:
-        _state["pending"] = signum
+    # Python runs this in the main thread, between two of its bytecodes.
+    if _local.depth:
+        _Process.pending = signum  # replayed when the main thread's sync ends
         return
-    run_all()
+    with _writing:  # a sync in another thread finishes first
+        run_all()
     previous = _previous.get(signum, signal.SIG_DFL)
     if callable(previous):
         previous(signum, frame)
     elif previous == signal.SIG_DFL:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+
+# Installed at import: only the main thread can, and the POD to protect may
+# be opened later by another thread.
+_install_handlers()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import pathlib
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
@@ -14,6 +16,8 @@ from tastypy.store import DELETE, Store
 
 _MISSING = object()
 
+_log = logging.getLogger("tastypy")
+
 #: Proxies kept per folder before the cache starts over (bounds memory).
 _PROXY_CACHE = 10_000
 
@@ -22,10 +26,24 @@ _PROXY_CACHE = 10_000
 _registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict] = {}
 
 
+def folder_path(path: str | os.PathLike) -> pathlib.Path:
+    """The absolute folder ``path`` names (``~`` expanded): one per folder, whatever the spelling."""
+    return pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
+
+
+def _read_only(store: Store) -> bool:
+    # Fallback until the store names it ``read_only`` (its ``readonly`` today).
+    return store.read_only if hasattr(store, "read_only") else store.readonly
+
+
 def _sync_all() -> None:
+    """At exit: settle every writer of this process; one failure does not stop the rest."""
     for pod in list(_registry.values()):
-        if pod._pid == os.getpid() and not pod._store.readonly:
-            pod._settle()
+        if pod._pid == os.getpid() and not _read_only(pod._store):
+            try:
+                pod._settle()
+            except Exception:  # noqa: BLE001 -- logged; the other PODs must still sync
+                _log.exception("tastypy: could not sync %s at exit; its unsynced changes are lost", pod.path)
 
 
 class _Closed:
@@ -62,13 +80,13 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     Values read back are observable proxies: a mutation at any depth marks the
     top-level key dirty. Dirty keys are written every ``sync_at`` changes, on
-    ``sync()``, ``close()`` and at exit (also on SIGTERM and Ctrl-C).
+    ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C).
     """
 
     def __new__(cls, path: str | os.PathLike, *args: Any, **kwargs: Any) -> PersistentOrderedDict:
         # One folder, one object per process: a second POD() on the same
         # folder is the same object, so there is never a stale copy.
-        key = (_folder(path), kwargs.get("mode", "w") == "r")
+        key = (folder_path(path), kwargs.get("mode", "w") == "r")
         pod = _registry.get(key)
         if pod is not None and pod._pid == os.getpid():
             if type(pod) is not cls:
@@ -96,11 +114,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         if type(sync_at) is not int or sync_at < 1:
             raise ValueError(f"sync_at must be a positive int, not {sync_at!r}")
         if "_store" in self.__dict__:
-            self._check_same(gzipped, file_size)
+            self._check_same(gzipped=gzipped, file_size=file_size, sync_at=sync_at)
             self._users += 1
         else:
-            self._open(_folder(path), mode == "r", gzipped, file_size)
-        self._sync_at = sync_at
+            self._open(folder_path(path), mode == "r", gzipped, file_size)
+            self._sync_at = sync_at
         if init is not None:
             try:
                 self.update(init)
@@ -111,14 +129,14 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def _open(self, path: pathlib.Path, readonly: bool, gzipped: bool, file_size: int) -> None:
         self._store = Store(path, gzipped=gzipped, file_size=file_size, readonly=readonly)
         # What this process asked for (the folder's own format may differ and wins).
-        self._options = (gzipped, file_size)
+        self._format = {"gzipped": gzipped, "file_size": file_size}
         self._pid = os.getpid()
         self._data: dict = {}
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict = {}
         self._proxies: dict = {}
-        self._kinds = READ_ONLY if readonly else WRITABLE
+        self._proxy_types = READ_ONLY if readonly else WRITABLE
         self._held = False
         self._users = 1
         try:
@@ -130,12 +148,19 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         if not readonly:
             exits.on_exit(_sync_all)
 
-    def _check_same(self, gzipped: bool, file_size: int) -> None:
-        if (gzipped, file_size) != self._options:
-            raise ValueError(
-                f"{self._store.path} is open in this process with gzipped={self._options[0]}, "
-                f"file_size={self._options[1]}; open it again with the same values"
-            )
+    def _options(self) -> dict:
+        """The options a second opener in this process must repeat."""
+        return {**self._format, "sync_at": self._sync_at}
+
+    def _check_same(self, **asked: Any) -> None:
+        """Refuse to reopen with other options: they would change the first opener's object."""
+        options = self._options()
+        for name, value in asked.items():
+            if value != options[name]:
+                raise ValueError(
+                    f"{self._store.path} is open in this process with {name}={options[name]!r}, "
+                    f"not {name}={value!r}; open it again with the same value (or close it first)"
+                )
 
     def _load(self) -> None:
         self._data.clear()
@@ -156,8 +181,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def __getitem__(self, key: Any) -> Any:
         value = self._data[key]
-        kind = self._kinds.get(type(value))
-        if kind is None:
+        proxy_type = self._proxy_types.get(type(value))
+        if proxy_type is None:
             return value
         # (value, proxy): comparing plain objects avoids a slow read on the proxy.
         known = self._proxies.get(key)
@@ -165,7 +190,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             return known[1]
         if len(self._proxies) >= _PROXY_CACHE:
             self._proxies.clear()
-        proxy = kind(value, (key,), self._report, value)
+        proxy = proxy_type(value, (key,), self._on_op, value)
         self._proxies[key] = (value, proxy)
         return proxy
 
@@ -218,7 +243,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         dirty[key] = True
         self._after(key)
 
-    def _report(self, op: Op, root: Any) -> None:
+    def _on_op(self, op: Op, root: Any) -> None:
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
@@ -227,11 +252,25 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def _after(self, key: Any) -> None:
         self._changed(key)
+        self._sync_if_due()
+
+    def _sync_if_due(self) -> None:
+        """Sync when ``sync_at`` keys are dirty, unless automatic sync is held."""
         if len(self._dirty) >= self._sync_at and not self._held:
             self.sync()
 
+    @contextlib.contextmanager
+    def _held_then_synced(self) -> Iterator[None]:
+        """Hold automatic sync for a batch of changes, then sync once if due."""
+        held, self._held = self._held, True
+        try:
+            yield
+        finally:
+            self._held = held
+        self._sync_if_due()
+
     def _writable(self) -> None:
-        if self._kinds is READ_ONLY:
+        if _read_only(self._store):
             raise ReadOnlyError(
                 f"{self._store.path} is open with mode='r'; "
                 "open it with mode='w' to change it"
@@ -251,14 +290,9 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 ) from None
             pairs.append(self._checked(key, value))
         pairs.extend(self._checked(key, value) for key, value in kwargs.items())
-        held, self._held = self._held, True
-        try:
+        with self._held_then_synced():
             for key, value in pairs:
                 self._set_normal(key, value)
-        finally:
-            self._held = held
-        if len(self._dirty) >= self._sync_at and not held:
-            self.sync()
 
     def _checked(self, key: Any, value: Any) -> tuple:
         check_key(key)
@@ -378,8 +412,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def unhold(self) -> None:
         """Resume automatic syncs, syncing now if ``sync_at`` is reached."""
         self._held = False
-        if len(self._dirty) >= self._sync_at:
-            self.sync()
+        self._sync_if_due()
 
     def revert(self) -> None:
         """Drop every unsynced change and reload the last sync from disk."""
@@ -393,20 +426,22 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         """
         if isinstance(self._data, _Closed):
             return
-        self._users -= 1
-        if self._users > 0:
-            self.sync()
-            return
         store = self._store
-        try:
-            if not store.readonly and self._pid == os.getpid():
-                self._settle()
-        finally:
-            if _registry.get((store.path, store.readonly)) is self:
-                del _registry[(store.path, store.readonly)]
-            store.close()
-            closed = _Closed(store.path)
-            self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
+        if self._users > 1:
+            self.sync()
+            self._users -= 1
+            return
+        if not _read_only(store) and self._pid == os.getpid():
+            # A failed sync raises here and leaves the POD open with its
+            # changes: a later close() or the exit hook tries again.
+            self._settle()
+        self._users = 0
+        key = (store.path, _read_only(store))
+        if _registry.get(key) is self:
+            del _registry[key]
+        store.close()
+        closed = _Closed(store.path)
+        self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
 
     def __enter__(self) -> PersistentOrderedDict:
         return self
@@ -418,10 +453,6 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def path(self) -> pathlib.Path:
         """The folder."""
         return self._store.path
-
-
-def _folder(path: str | os.PathLike) -> pathlib.Path:
-    return pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
 
 
 POD = PersistentOrderedDict

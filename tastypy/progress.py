@@ -12,9 +12,6 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple, TextIO
 
-#: The fields every tracker record holds.
-FIELDS = ("_done", "_tries", "_aborted")
-
 _INSTALL = "pip install tqdm (or pip install 'tastypy[cli]')"
 
 
@@ -38,7 +35,7 @@ class Counts(NamedTuple):
 
     @classmethod
     def of_records(cls, records: Iterable) -> Counts:
-        """Count plain tracker records (dicts holding the fields in ``FIELDS``)."""
+        """Count plain task records (``tastypy.records`` says what one is)."""
         total = done = tried = aborted = todo = 0
         for record in records:
             total += 1
@@ -56,11 +53,6 @@ class Counts(NamedTuple):
         """
         total, done, aborted = len(tracker), tracker.num_done(), tracker.num_aborted()
         return cls(total, done, tracker.num_tried(), aborted, max(0, total - done - aborted))
-
-
-def is_record(value: Any) -> bool:
-    """Whether ``value`` is a tracker record."""
-    return isinstance(value, dict) and all(field in value for field in FIELDS)
 
 
 def bar_over(keys: Iterable, tracker: Any, unit: str = "key") -> Iterator:

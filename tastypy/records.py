@@ -7,7 +7,7 @@ special field before anything changes, so the tracker never has to undo.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy.observe import ObservableDict, ObservableList, unwrap
@@ -93,7 +93,7 @@ class RecordDict(ObservableDict):
 
 
 #: Proxy kinds of a writable tracker: a record at the top, ordinary below.
-RECORD_KINDS = {dict: RecordDict, list: ObservableList}
+RECORD_PROXY_TYPES = {dict: RecordDict, list: ObservableList}
 
 
 def record_problem(key: Any, record: Any) -> str | None:
@@ -108,3 +108,26 @@ def record_problem(key: Any, record: Any) -> str | None:
         except (TypeError, ValueError) as error:
             return f"has a bad field: {error}"
     return None
+
+
+def folder_kind(pairs: Iterable[tuple[Any, Any]]) -> str:
+    """What ``(key, value)`` pairs hold: 'Tracker' when every value is a task
+    record, 'POD' when a value is no dict or lacks a special field, 'empty'
+    when there are none.
+
+    Raises ``ValueError`` naming the key when a value holds the special
+    fields but one of them is bad (``'_tries': 'x'``): a damaged record.
+    """
+    kind = "empty"
+    damaged = None
+    for key, value in pairs:
+        if type(value) is not dict or any(field not in value for field in DEFAULTS):
+            return "POD"
+        if damaged is None:
+            problem = record_problem(key, value)
+            if problem:
+                damaged = f"key {key!r} {problem}"
+        kind = "Tracker"
+    if damaged is not None:
+        raise ValueError(f"{damaged}: a task record needs _done (bool), _tries (int >= 0) and _aborted (bool)")
+    return kind

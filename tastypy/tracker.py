@@ -2,7 +2,7 @@
 
 Every value is a record ``{'_done': bool, '_tries': int, '_aborted': bool,
 ...the user's own fields}``. The counters behind ``num_done()``,
-``num_tried()`` and ``num_aborted()`` are kept per folder in ``_State`` and
+``num_tried()`` and ``num_aborted()`` are kept per folder in a ``TaskOrder`` and
 adjusted in the POD hook ``_changed(key)``, which runs after *any* change of a
 key (a method, ``tracker[k] = {...}``, a proxy, ``del``), and recounted in
 ``_reloaded()``: no method has to remember to keep them right.
@@ -14,74 +14,24 @@ and passes over keys deleted while it runs.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
+from tastypy.counts import Fractions
 from tastypy.errors import DuplicateKeyError
 from tastypy.observe import WRITABLE, check_key, normalize, unwrap
+from tastypy.order import TaskOrder
 from tastypy.pod import PersistentOrderedDict
 from tastypy.records import (
-    ABORTED,
     DEFAULTS,
-    DONE,
-    RECORD_KINDS,
-    TRIED,
+    RECORD_PROXY_TYPES,
     bits_of,
     check_field,
     record_problem,
 )
 
 _MISSING = object()
-
-#: Dead slots tolerated in the key order before it is rebuilt (amortized O(1)).
-_SLACK = 64
-
-
-class _State:
-    """The counts and the key order of one tracker.
-
-    ``entries`` maps each key to ``(position, bits)``. Positions grow with
-    insertion and never change while the key lives, so a loop (or a server
-    client) can hold one across calls; ``positions``/``keys`` list them in
-    order, with dead slots of deleted keys skipped and cleaned up in bulk.
-    """
-
-    def __init__(self) -> None:
-        self.entries: dict = {}
-        self.positions: list = []
-        self.keys: list = []
-        self.next = 0
-        self.done = self.tried = self.aborted = 0
-
-    def count(self, bits: int, sign: int) -> None:
-        if bits & DONE:
-            self.done += sign
-        if bits & TRIED:
-            self.tried += sign
-        if bits & ABORTED:
-            self.aborted += sign
-
-    def rebuild(self, data: dict) -> None:
-        """Recount ``data``, keeping the positions of keys already known where
-        the order allows it, so that a loop running across a ``revert()`` goes
-        on from where it was."""
-        old = self.entries
-        self.entries = entries = {}
-        self.positions, self.keys = positions, keys = [], []
-        self.done = self.tried = self.aborted = 0
-        last = -1
-        for key, record in data.items():
-            known = old.get(key)
-            last = max(known[0], last + 1) if known is not None else last + 1
-            bits = bits_of(record)
-            entries[key] = (last, bits)
-            positions.append(last)
-            keys.append(key)
-            self.count(bits, 1)
-        self.next = max(self.next, last + 1)
 
 
 class _ClosedState:
@@ -92,7 +42,7 @@ class _ClosedState:
         raise ValueError(f"Tracker at {self._path} is closed; open it again to use it")
 
 
-class ProgressTracker(PersistentOrderedDict):
+class ProgressTracker(Fractions, PersistentOrderedDict):
     """A POD of task records that tells what is left to do, across restarts.
 
     Each value is a dict with ``_done`` (False), ``_tries`` (0), ``_aborted``
@@ -117,16 +67,22 @@ class ProgressTracker(PersistentOrderedDict):
     ) -> None:
         if type(max_tries) is not int or max_tries < 0:
             raise ValueError(f"max_tries must be an int >= 0 (0: no limit), not {max_tries!r}")
-        self.max_tries = max_tries
+        if "_store" in self.__dict__:  # reopened: the options must match
+            self._check_same(max_tries=max_tries)
+        else:
+            self.max_tries = max_tries
         super().__init__(path, init, gzipped, file_size, sync_at, mode=mode)
 
     # -- the POD hooks -------------------------------------------------------
 
+    def _options(self) -> dict:
+        return {**super()._options(), "max_tries": self.max_tries}
+
     def _open(self, path: Any, readonly: bool, gzipped: bool, file_size: int) -> None:
-        self._state = _State()  # before the load, which calls _reloaded()
+        self._order = TaskOrder()  # before the load, which calls _reloaded()
         super()._open(path, readonly, gzipped, file_size)
-        if self._kinds is WRITABLE:
-            self._kinds = RECORD_KINDS
+        if self._proxy_types is WRITABLE:
+            self._proxy_types = RECORD_PROXY_TYPES
 
     def _normal(self, key: Any, value: Any) -> dict:
         plain = unwrap(value)
@@ -142,28 +98,11 @@ class ProgressTracker(PersistentOrderedDict):
         return record
 
     def _changed(self, key: Any) -> None:
-        state = self._state
         record = self._data.get(key, _MISSING)
-        old = state.entries.get(key)
         if record is _MISSING:
-            if old is not None:
-                del state.entries[key]
-                state.count(old[1], -1)
-                if len(state.keys) > 2 * len(state.entries) + _SLACK:
-                    self._compact()
-            return
-        bits = bits_of(record)
-        if old is None:
-            position = state.next
-            state.next += 1
-            state.entries[key] = (position, bits)
-            state.positions.append(position)
-            state.keys.append(key)
-            state.count(bits, 1)
-        elif old[1] != bits:
-            state.entries[key] = (old[0], bits)
-            state.count(old[1], -1)
-            state.count(bits, 1)
+            self._order.remove(key)
+        else:
+            self._order.set(key, bits_of(record))
 
     def _reloaded(self) -> None:
         for key, record in self._data.items():
@@ -174,18 +113,13 @@ class ProgressTracker(PersistentOrderedDict):
                     f"{problem}. Open it as a tastypy.POD instead, or give every value "
                     "the fields _done (bool), _tries (int >= 0) and _aborted (bool)"
                 )
-        self._state.rebuild(self._data)
-
-    def _compact(self) -> None:
-        state = self._state
-        state.keys = list(self._data)
-        state.positions = [state.entries[key][0] for key in state.keys]
+        self._order.rebuild((key, bits_of(record)) for key, record in self._data.items())
 
     def close(self) -> None:
         """Sync, and release the folder once no object of this process uses it."""
         super().close()
         if self._users <= 0:
-            self._state = _ClosedState(self._store.path)  # type: ignore[assignment]
+            self._order = _ClosedState(self._store.path)  # type: ignore[assignment]
 
     # -- adding --------------------------------------------------------------
 
@@ -237,20 +171,9 @@ class ProgressTracker(PersistentOrderedDict):
         return len(new)
 
     def _add_all(self, keys: Iterable) -> None:
-        with self._batch():
+        with self._held_then_synced():
             for key in keys:
                 self._set_normal(key, dict(DEFAULTS))
-
-    @contextlib.contextmanager
-    def _batch(self) -> Iterator[None]:
-        # One sync at the end instead of one every ``sync_at`` keys.
-        held, self._held = self._held, True
-        try:
-            yield
-        finally:
-            self._held = held
-        if len(self._dirty) >= self._sync_at and not held:
-            self.sync()
 
     def _duplicate(self, key: Any) -> str:
         return (
@@ -394,19 +317,11 @@ class ProgressTracker(PersistentOrderedDict):
 
     # -- iteration by position -----------------------------------------------
 
-    def _next(self, start: int, test: Callable[[dict], bool]) -> tuple | None:
+    def _first(self, start: int, test: Callable[[dict], bool]) -> tuple | None:
         """``(key, position)`` of the first live key at ``start`` or later whose
         record passes ``test``, or None."""
-        state = self._state
-        positions, keys, entries, data = state.positions, state.keys, state.entries, self._data
-        index = bisect_left(positions, start)
-        while index < len(keys):
-            key = keys[index]
-            entry = entries.get(key)
-            if entry is not None and entry[0] == positions[index] and test(data[key]):
-                return key, positions[index]
-            index += 1
-        return None
+        data = self._data
+        return self._order.first(start, lambda key: test(data[key]))
 
     def _next_to_try(
         self, start: int, allow_aborted: bool = False, skip: Any = ()
@@ -418,16 +333,17 @@ class ProgressTracker(PersistentOrderedDict):
         ``skip`` are passed over (a server's keys in the hands of other workers).
         """
         todo = self._todo(allow_aborted)
-        found = self._next(start, todo)
+        found = self._first(start, todo)
         while found is not None and found[0] in skip:
-            found = self._next(found[1] + 1, todo)
+            found = self._first(found[1] + 1, todo)
         if found is not None:
             self._tried(found[0])
         return found
 
-    def _walk(self, test: Callable[[dict], bool]) -> Iterator:
+    def _keys_passing(self, test: Callable[[dict], bool]) -> Iterator:
+        """A live walk over the keys whose record passes ``test``."""
         start = 0
-        while (found := self._next(start, test)) is not None:
+        while (found := self._first(start, test)) is not None:
             yield found[0]
             start = found[1] + 1
 
@@ -437,7 +353,7 @@ class ProgressTracker(PersistentOrderedDict):
         A live walk: keys added during the loop are reached, keys deleted
         during it are passed over.
         """
-        return self._walk(self._todo(allow_aborted))
+        return self._keys_passing(self._todo(allow_aborted))
 
     def todo_items(self, allow_aborted: bool = False) -> Iterator:
         """``(key, record)`` of ``todo_keys()``."""
@@ -456,14 +372,15 @@ class ProgressTracker(PersistentOrderedDict):
         ``hold()`` is on). ``progress=True`` shows a tqdm bar of the done keys
         (``ImportError`` at once if tqdm is missing).
         """
-        keys = self._tries_walk(allow_aborted)
+        keys = self._keys_tried(allow_aborted)
         if progress:
             from tastypy.progress import bar_over
 
             return bar_over(keys, self)
         return keys
 
-    def _tries_walk(self, allow_aborted: bool) -> Iterator:
+    def _keys_tried(self, allow_aborted: bool) -> Iterator:
+        """A live walk that counts a try of each key before yielding it."""
         start = 0
         while (found := self._next_to_try(start, allow_aborted)) is not None:
             yield found[0]
@@ -479,7 +396,7 @@ class ProgressTracker(PersistentOrderedDict):
 
     def aborted_keys(self) -> Iterator:
         """The aborted keys, in insertion order (a live walk like ``todo_keys``)."""
-        return self._walk(lambda record: record["_aborted"])
+        return self._keys_passing(lambda record: record["_aborted"])
 
     def aborted_items(self) -> Iterator:
         """``(key, record)`` of ``aborted_keys()``."""
@@ -489,65 +406,19 @@ class ProgressTracker(PersistentOrderedDict):
         """The records of ``aborted_keys()``."""
         return (self[key] for key in self.aborted_keys())
 
-    # -- counts --------------------------------------------------------------
+    # -- counts (``Fractions`` derives the shares) -------------------------------
 
     def num_done(self) -> int:
         """How many tasks are done (O(1))."""
-        return self._state.done
+        return self._order.done
 
     def num_tried(self) -> int:
         """How many tasks were tried at least once (O(1))."""
-        return self._state.tried
+        return self._order.tried
 
     def num_aborted(self) -> int:
         """How many tasks are aborted (O(1))."""
-        return self._state.aborted
-
-    def _fraction(self, count: int) -> float:
-        total = len(self)
-        return count / total if total else 0.0
-
-    def fraction_done(self) -> float:
-        """``num_done() / len(tracker)``; 0.0 when empty."""
-        return self._fraction(self.num_done())
-
-    def fraction_tried(self) -> float:
-        """``num_tried() / len(tracker)``; 0.0 when empty."""
-        return self._fraction(self.num_tried())
-
-    def fraction_aborted(self) -> float:
-        """``num_aborted() / len(tracker)``; 0.0 when empty."""
-        return self._fraction(self.num_aborted())
-
-    def percent_done(self, decimals: int = 2) -> str:
-        """The share of done tasks, e.g. ``'34.70 %'``."""
-        return _percent(self.fraction_done(), decimals)
-
-    def percent_not_done(self, decimals: int = 2) -> str:
-        """The share of tasks not done; ``'0.00 %'`` when empty."""
-        return _percent(self._fraction(len(self) - self.num_done()), decimals)
-
-    def percent_tried(self, decimals: int = 2) -> str:
-        """The share of tasks tried at least once."""
-        return _percent(self.fraction_tried(), decimals)
-
-    def percent_not_tried(self, decimals: int = 2) -> str:
-        """The share of tasks never tried; ``'0.00 %'`` when empty."""
-        return _percent(self._fraction(len(self) - self.num_tried()), decimals)
-
-    def percent_aborted(self, decimals: int = 2) -> str:
-        """The share of aborted tasks."""
-        return _percent(self.fraction_aborted(), decimals)
-
-    def percent_not_aborted(self, decimals: int = 2) -> str:
-        """The share of tasks not aborted; ``'0.00 %'`` when empty."""
-        return _percent(self._fraction(len(self) - self.num_aborted()), decimals)
-
-
-def _percent(fraction: float, decimals: int) -> str:
-    if type(decimals) is not int or decimals < 0:
-        raise ValueError(f"decimals must be an int >= 0, not {decimals!r}")
-    return f"{100 * fraction:.{decimals}f} %"
+        return self._order.aborted
 
 
 Tracker = ProgressTracker

@@ -172,6 +172,9 @@ def test_import_from_stdin_replaces_and_adds(pod_folder):
         ('["b", 1]', 'line 2: expected {"key": ..., "value": ...}'),
         ('{"key": "b"}', "line 2: expected"),
         ('{"key": 1.5, "value": 1}', "line 2: the key 1.5 is not a string"),
+        ('{"key": "b", "value": ' + "[" * 100_000 + "]" * 100_000 + "}", "line 2: nested too deeply"),
+        ('{"key": "b", "value": "\\ud800"}', "line 2: a string holds a lone surrogate"),
+        ('{"key": "\\udfff", "value": 1}', "line 2: a string holds a lone surrogate"),
     ],
 )
 def test_import_of_a_bad_line_changes_nothing(pod_folder, tmp_path, line, message):
@@ -334,3 +337,24 @@ def test_a_damaged_folder_is_one_error_line(tmp_path, argv):
 def test_no_subcommand_is_a_usage_error():
     result = tastypy()
     assert result.returncode == 2 and "COMMAND" in result.stderr
+
+
+def test_info_on_a_manifest_with_a_bad_sync_time_is_one_error_line(pod_folder):
+    manifest = pod_folder / "tastypy.manifest.json"
+    before = manifest.read_text()
+    manifest.write_text(before.replace('"synced":', '"synced":"yesterday","was":', 1))
+    damaged = manifest.read_text()
+    error = one_error_line(tastypy("info", pod_folder))
+    assert error.startswith(f"tastypy info: {pod_folder}: tastypy.manifest.json gives")
+    assert '"yesterday"' in error and "damaged" in error
+    assert manifest.read_text() == damaged
+
+
+@pytest.mark.parametrize("command_name", ["info", "progress"])
+def test_a_damaged_task_record_is_one_error_line(tmp_path, command_name):
+    folder = write_folder(
+        tmp_path / "t", {"0.json": '"a"\t' + json.dumps(record()) + '\n"b"\t' + json.dumps(record(tries="x")) + "\n"}
+    )
+    error = one_error_line(tastypy(command_name, folder))
+    assert f"tastypy {command_name}: {folder}: key 'b' has a bad field" in error
+    assert "_tries" in error

@@ -159,3 +159,90 @@ def test_exit_syncs_whatever_was_set_up_first(folder):
     result = run_py(code, str(folder))
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert fresh_items(folder) == [("a", 1)]
+
+
+def test_sighup_syncs_and_still_kills_by_sighup(folder):
+    # A closed terminal sends SIGHUP: it is treated like SIGTERM.
+    status, _, err = _signal_child(folder, signal.SIGHUP)
+    assert status == -signal.SIGHUP, err
+    assert fresh_items(folder) == EXPECTED
+
+
+# A worker thread syncs the POD over and over, on a slow disk: the signal
+# lands while that thread is inside a commit.
+SYNCING_THREAD = """
+import os, signal, sys, threading, time, tastypy
+pod = tastypy.POD(sys.argv[1])  # opened by the main thread
+def work():
+    commit = pod._store.commit
+    def slow_commit(changes):
+        commit(changes)
+        print('ready', flush=True)
+        time.sleep(0.2)
+    pod._store.commit = slow_commit
+    n = 0
+    while True:
+        n += 1
+        pod['n'] = n
+        pod.sync()
+threading.Thread(target=work, daemon=True).start()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_sync_in_another_thread_ends_the_process(folder, signum):
+    for _ in range(6):
+        child = start_py(SYNCING_THREAD, str(folder))
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            child.send_signal(signum)
+            _, err = child.communicate(timeout=20)
+        finally:
+            child.kill()
+        if signum == signal.SIGTERM:
+            assert child.returncode == -signal.SIGTERM, err
+        else:
+            assert child.returncode in (-signal.SIGINT, 1) and "KeyboardInterrupt" in err, err
+        assert "main thread" not in err
+        assert [key for key, _ in fresh_items(folder)] == ["n"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_pod_opened_only_in_a_worker_thread_syncs_on_a_signal(folder, signum):
+    code = """
+    import sys, threading, time, tastypy
+    def work():
+        pod = tastypy.POD(sys.argv[1])
+        pod['from thread'] = [1, 2]
+        print('ready', flush=True)
+    threading.Thread(target=work).start()
+    time.sleep(60)
+    """
+    child = start_py(code, str(folder))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        child.kill()
+    assert child.returncode == -signum, err
+    assert fresh_items(folder) == [("from thread", [1, 2])]
+
+
+def test_one_pods_failed_exit_sync_does_not_stop_the_others(tmp_path):
+    code = """
+    import errno, sys, tastypy
+    a = tastypy.POD(sys.argv[1] + '/a')
+    b = tastypy.POD(sys.argv[1] + '/b')
+    def broken_disk(changes):
+        raise OSError(errno.EIO, 'Input/output error')
+    a._store.commit = broken_disk
+    a['x'] = 1
+    b['y'] = 2
+    """
+    result = run_py(code, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "could not sync" in result.stderr and str(tmp_path / "a") in result.stderr
+    assert fresh_items(tmp_path / "b") == [("y", 2)]
+    assert fresh_items(tmp_path / "a") == []

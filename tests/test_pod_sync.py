@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from unittest import mock
+
 import pytest
 
 from helpers import fresh_items
@@ -122,6 +126,17 @@ def test_conflicting_options_in_one_process_are_refused(folder):
         POD(folder, file_size=10)
 
 
+def test_reopening_with_another_sync_at_is_refused_and_changes_nothing(folder):
+    first = POD(folder, sync_at=3)
+    with pytest.raises(ValueError) as raised:
+        POD(folder, sync_at=500)
+    message = str(raised.value)
+    assert "sync_at=3" in message and "sync_at=500" in message and str(folder) in message
+    assert POD(folder, sync_at=3) is first
+    first["a"], first["b"], first["c"] = 1, 2, 3  # still syncs at 3
+    assert first.dirty() == set()
+
+
 @pytest.mark.parametrize("gzipped", [False, True])
 def test_shards_hold_about_file_size_entries(folder, gzipped):
     with POD(folder, gzipped=gzipped, file_size=10) as pod:
@@ -144,3 +159,28 @@ def test_an_existing_folder_keeps_its_format_and_reopening_alike_is_fine(folder)
     first.close()
     assert not list(folder.glob("*.gz"))  # the folder's own format won
     assert len(fresh_items(folder)) == 26
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+def test_close_on_a_failing_disk_raises_and_keeps_the_pod_open_and_dirty(folder, code):
+    pod = POD(folder)
+    pod["a"] = 1
+    failure = OSError(code, os.strerror(code))
+    with mock.patch.object(pod._store, "commit", side_effect=failure):
+        with pytest.raises(OSError) as raised:
+            pod.close()
+    assert raised.value.errno == code
+    assert pod.dirty() == {"a"} and pod["a"] == 1  # still open, changes kept
+    pod.close()  # the disk is back: this close writes them
+    assert fresh_items(folder) == [("a", 1)]
+
+
+def test_with_block_on_a_failing_disk_raises_and_keeps_the_pod_open(folder):
+    failure = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    pod = POD(folder)
+    with mock.patch.object(pod._store, "commit", side_effect=failure):
+        with pytest.raises(OSError), pod:
+            pod["a"] = 1
+    assert pod.dirty() == {"a"}
+    pod.close()
+    assert fresh_items(folder) == [("a", 1)]

@@ -565,3 +565,15 @@ def test_try_items_with_progress_draw_a_bar(tracker, capsys):
     tracker.add_many("ab")
     assert [k for k, _ in tracker.try_items(progress=True) if tracker.mark_done(k) is None] == ["a", "b"]
     assert "2/2" in capsys.readouterr().err
+
+
+def test_reopening_with_other_options_is_refused_and_changes_nothing(folder):
+    first = Tracker(folder, max_tries=3)
+    with pytest.raises(ValueError) as raised:
+        Tracker(folder, max_tries=5, sync_at=500)
+    message = str(raised.value)
+    assert "max_tries=3" in message and "max_tries=5" in message and str(folder) in message
+    assert first.max_tries == 3
+    with pytest.raises(ValueError, match="sync_at=1000.*sync_at=500"):
+        Tracker(folder, max_tries=3, sync_at=500)
+    assert Tracker(folder, max_tries=3) is first

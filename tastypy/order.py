@@ -1,0 +1,108 @@
+"""The live key order of a tracker and its done / tried / aborted counts.
+
+Each key holds a *position* that grows with insertion and never changes while
+the key lives, so a loop (or a server's client) can hold one across calls and
+go on from there: it reaches keys added meanwhile and passes over keys
+deleted meanwhile. Knows nothing of disk or records: it is told each key's
+state bits (``records.DONE | TRIED | ABORTED``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tastypy.records import ABORTED, DONE, TRIED
+
+#: Dead slots tolerated before they are swept out (amortized O(1)).
+_SLACK = 64
+
+
+class TaskOrder:
+    """Positions and state bits of the live keys, and their counts."""
+
+    def __init__(self) -> None:
+        self._entries: dict = {}  # key -> (position, bits)
+        # Every key ever placed since the last sweep, by position; a slot is
+        # dead when its key was deleted (or re-added at a later position).
+        self._positions: list = []
+        self._keys: list = []
+        self._next_position = 0
+        self.done = self.tried = self.aborted = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def set(self, key: Any, bits: int) -> None:
+        """``key`` now has state ``bits``; a new key goes to the end."""
+        old = self._entries.get(key)
+        if old is None:
+            position = self._next_position
+            self._next_position += 1
+            self._entries[key] = (position, bits)
+            self._positions.append(position)
+            self._keys.append(key)
+            self._count(bits, 1)
+        elif old[1] != bits:
+            self._entries[key] = (old[0], bits)
+            self._count(old[1], -1)
+            self._count(bits, 1)
+
+    def remove(self, key: Any) -> None:
+        """Forget ``key`` (nothing if unknown)."""
+        old = self._entries.pop(key, None)
+        if old is None:
+            return
+        self._count(old[1], -1)
+        if len(self._keys) > 2 * len(self._entries) + _SLACK:
+            self._sweep()
+
+    def rebuild(self, pairs: Iterable[tuple[Any, int]]) -> None:
+        """Start over from ``(key, bits)`` pairs in order, keeping the positions
+        of known keys where the order allows it, so that a loop running across
+        a reload goes on from where it was."""
+        old = self._entries
+        self._entries = entries = {}
+        self._positions, self._keys = positions, keys = [], []
+        self.done = self.tried = self.aborted = 0
+        last = -1
+        for key, bits in pairs:
+            known = old.get(key)
+            last = max(known[0], last + 1) if known is not None else last + 1
+            entries[key] = (last, bits)
+            positions.append(last)
+            keys.append(key)
+            self._count(bits, 1)
+        self._next_position = max(self._next_position, last + 1)
+
+    def first(self, start: int, test: Callable[[Any], bool]) -> tuple | None:
+        """``(key, position)`` of the first live key at ``start`` or later that
+        passes ``test(key)``, or None."""
+        positions, keys, entries = self._positions, self._keys, self._entries
+        index = bisect_left(positions, start)
+        while index < len(keys):
+            key = keys[index]
+            entry = entries.get(key)
+            if entry is not None and entry[0] == positions[index] and test(key):
+                return key, positions[index]
+            index += 1
+        return None
+
+    def _count(self, bits: int, sign: int) -> None:
+        if bits & DONE:
+            self.done += sign
+        if bits & TRIED:
+            self.tried += sign
+        if bits & ABORTED:
+            self.aborted += sign
+
+    def _sweep(self) -> None:
+        """Drop the dead slots."""
+        live = [
+            (position, key)
+            for position, key in zip(self._positions, self._keys)
+            if self._entries.get(key, (None,))[0] == position
+        ]
+        self._positions = [position for position, _ in live]
+        self._keys = [key for _, key in live]
