@@ -7,8 +7,10 @@ that signal (so the exit status is unchanged), a default SIGINT still raises
 
 Python runs signal handlers in the main thread, and only the main thread may
 install them. So the handlers are installed when this module is first
-imported from the main thread (normally ``import tastypy``), and a POD opened
-later in a worker thread is covered too. A signal that lands while a sync is
+imported from the main thread (normally ``import tastypy``; not in a
+multiprocessing child), and a POD opened later in a worker thread is covered
+too; each POD opened in the main thread installs them again, chaining to a
+handler the program set meanwhile. A signal that lands while a sync is
 writing waits for that sync to finish, so no commit is ever interleaved with
 another: in another thread, the handler waits for it; in the main thread
 itself, the signal is replayed there as the sync ends.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -58,8 +61,9 @@ def on_exit(callback: Callable[[], None]) -> None:
     if not _Process.atexit_registered:
         _Process.atexit_registered = True
         atexit.register(run_all)
-    if _Process.handlers_pid != os.getpid():
-        _install_handlers()
+    # Again on every call from the main thread: a handler the program set
+    # after importing tastypy is chained to, not replaced or lost.
+    _install_handlers()
     if callback not in _callbacks:
         _callbacks.append(callback)
 
@@ -145,5 +149,8 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 
 # Installed at import: only the main thread can, and the POD to protect may
-# be opened later by another thread.
-_install_handlers()
+# be opened later by another thread. Not in a multiprocessing child (a Pool
+# worker, say): there a Python-level SIGTERM handler can make terminate()
+# hang, and the child installs them when it opens a POD itself.
+if multiprocessing.parent_process() is None:
+    _install_handlers()

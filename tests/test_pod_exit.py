@@ -82,6 +82,23 @@ def test_programs_own_handler_still_runs(folder, signum):
     assert fresh_items(folder) == EXPECTED
 
 
+def test_handler_set_after_import_but_before_the_pod_is_chained_to(folder):
+    # tastypy's handlers are in place from the import on; a POD opened after
+    # the program set its own still syncs before the program's handler runs
+    # (here it ends the process at once, so only the chain can have synced).
+    handler = (
+        "import os, signal, tastypy\n"
+        "def mine(signum, frame):\n"
+        "    print('mine ran', flush=True)\n"
+        "    os._exit(7)\n"
+        "signal.signal(signal.SIGTERM, mine)\n"
+    )
+    status, out, err = _signal_child(folder, signal.SIGTERM, before=handler)
+    assert status == 7, err
+    assert "mine ran" in out
+    assert fresh_items(folder) == EXPECTED
+
+
 def test_handler_installed_after_the_pod_replaces_ours_but_exit_still_syncs(folder):
     after = "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(5))\n"
     status, _, err = _signal_child(folder, signal.SIGTERM, after=after)
