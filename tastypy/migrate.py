@@ -100,7 +100,7 @@ def _unpickled(load: Any, *args: Any) -> Any:
     """``load(*args)``, or an ``_Unreadable`` saying why it failed."""
     try:
         return load(*args)
-    except Exception as exc:  # unpickling runs the file's code: any error can come out
+    except Exception as exc:  # noqa: BLE001  (unpickling runs the file's code: any error can come out)
         return _Unreadable(f"cannot unpickle the value ({type(exc).__name__}: {exc})")
 
 
@@ -130,7 +130,7 @@ def _sqlitedict(path: Path, table: str) -> Iterator[Iterator[tuple[Any, Any]]]:
 def _shelve(path: Path) -> Iterator[Iterator[tuple[Any, Any]]]:
     name = _dbm_name(path)
     try:
-        shelf = shelve.open(name, flag="r")
+        shelf = shelve.open(name, flag="r")  # noqa: SIM115  (closed by the with below)
     except dbm.error as exc:
         raise SourceError(f"{path} cannot be read as a shelve file ({exc})") from None
     with shelf:
