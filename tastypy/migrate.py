@@ -107,7 +107,7 @@ def _unpickled(load: Any, *args: Any) -> Any:
 @contextmanager
 def _sqlitedict(path: Path, table: str) -> Iterator[Iterator[tuple[Any, Any]]]:
     try:
-        import sqlitedict
+        import sqlitedict  # type: ignore[import-untyped]  # (it has no type hints)
     except ImportError:
         raise SourceError("reading sqlitedict files needs sqlitedict: pip install sqlitedict") from None
     # Checked here: sqlitedict would create a missing file, even with flag='r'.

@@ -13,7 +13,7 @@ import sqlitedict
 from helpers import fresh_items
 
 from tastypy import POD
-from tastypy.migrate import SourceError, Skipped, copy_from, skipped_lines
+from tastypy.migrate import Skipped, SourceError, copy_from, skipped_lines
 from tastypy.store import Store
 
 # In order that is not sorted, with every JSON type, nested.
@@ -198,9 +198,9 @@ def test_a_missing_sqlitedict_table_is_named_with_the_tables_there(tmp_path: Pat
 
 def test_without_sqlitedict_installed_the_error_says_how_to_install_it(tmp_path: Path) -> None:
     source = make_sqlitedict(tmp_path / "old.sqlite", [("a", 1)])
-    with mock.patch.dict(sys.modules, {"sqlitedict": None}):
-        with pytest.raises(SourceError, match="pip install sqlitedict"):
-            copy_from("sqlitedict", source, tmp_path / "new.pod")
+    missing = mock.patch.dict(sys.modules, {"sqlitedict": None})  # import sqlitedict raises ImportError
+    with missing, pytest.raises(SourceError, match="pip install sqlitedict"):
+        copy_from("sqlitedict", source, tmp_path / "new.pod")
     assert not (tmp_path / "new.pod").exists()
 
 
