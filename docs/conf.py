@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import doctest
-import re
 import shutil
 import sys
 import tempfile
@@ -24,10 +23,7 @@ import tastypy
 project = "tastypy"
 author = "the tastypy authors"
 copyright = "the tastypy authors"
-# tastypy.__version__ is on its way (issue 12); until then, pyproject's.
-release = version = getattr(tastypy, "__version__", None) or re.search(
-    r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE
-)[1]
+release = version = tastypy.__version__
 
 extensions = [
     "sphinx.ext.autodoc",

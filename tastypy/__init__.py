@@ -21,6 +21,9 @@ from tastypy.errors import (
 from tastypy.observe import unwrap
 from tastypy.pod import POD, PersistentOrderedDict
 
+#: This package's version (pyproject.toml reads it from here).
+__version__ = "1.0.0.dev0"
+
 # Imported on first use: the tracker, and above all the multiprocessing
 # machinery of the shared faces, are not needed by every program.
 _LAZY = {

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tastypy import progress
+from tastypy import __version__, migrate, progress
 from tastypy.errors import LockedError, TastypyError
 from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
@@ -33,7 +33,7 @@ class UserError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
     except BrokenPipeError:
@@ -47,10 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (the docs render their command-line reference from it)."""
     parser = argparse.ArgumentParser(
         prog="tastypy", description="Look into tastypy folders, and run the demo."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
@@ -76,9 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("export", _run_export, 'write every entry as a JSON line {"key": ..., "value": ...}')
     sub.add_argument("path")
     sub.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
-    sub = command("import", _run_import, "add or replace the entries of a JSON lines file (as export writes)")
+    sub = command(
+        "import", _run_import,
+        "add or replace the entries of a JSON lines file (as export writes), or of a sqlitedict or shelve file",
+    )
     sub.add_argument("path")
-    sub.add_argument("file", help="the JSON lines file ('-' for stdin)")
+    sub.add_argument("file", help="the JSON lines file ('-' for stdin), or the file --from names")
+    sub.add_argument(
+        "--from", dest="source", choices=migrate.KINDS, default=None,
+        help="FILE is a sqlitedict or shelve file: reading it unpickles it, which can run code, so only"
+        " files you trust; values that are not JSON data are listed on stderr (exit status 1)",
+    )
+    sub.add_argument("--table", default=None, help="the table of a sqlitedict file (unnamed)")
     sub = command("check", _run_check, "verify every file of a folder (exit 1 when damaged)")
     sub.add_argument("path")
     sub = command("progress", _run_progress, "done / tried / aborted / todo of a tracker")
@@ -238,12 +249,16 @@ def _run_export(args: argparse.Namespace) -> None:
             out.writelines(lines)
 
 
-def _run_import(args: argparse.Namespace) -> None:
+def _run_import(args: argparse.Namespace) -> int | None:
     path = Path(args.path).expanduser()
     if path.is_dir() and any(path.iterdir()) and not _is_tastypy(path):
         raise UserError(f"{args.path} is a folder that is not a tastypy folder: import into a new path")
     if path.is_dir():
         _check_no_writer(path, args.path)
+    if args.table is not None and args.source != "sqlitedict":
+        raise UserError("--table names a table of a sqlitedict file: use it with --from sqlitedict")
+    if args.source is not None:
+        return _import_pickles(args, path)
     pairs = list(_read_entries(args.file))
     try:
         pod = POD(path)
@@ -257,6 +272,20 @@ def _run_import(args: argparse.Namespace) -> None:
         except (TypeError, ValueError, RecursionError) as exc:
             raise UserError(f"{args.file}: {exc}; nothing was imported") from None
     print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
+
+
+def _import_pickles(args: argparse.Namespace, path: Path) -> int:
+    """Copy a sqlitedict or shelve file; list on stderr what was not copied (exit 1 if any)."""
+    try:
+        skipped = migrate.copy_from(args.source, args.file, path, table=args.table or "unnamed")
+    except LockedError:
+        _check_no_writer(path, args.path)
+        raise
+    for line in migrate.skipped_lines(skipped):
+        print(f"tastypy import: {line}", file=sys.stderr)
+    not_copied = f"; {len(skipped):,} not copied (listed on stderr)" if skipped else ""
+    print(f"imported the {args.source} file {args.file} into {args.path}{not_copied}")
+    return 1 if skipped else 0
 
 
 def _check_no_writer(path: Path, text: str) -> None:

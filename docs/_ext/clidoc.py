@@ -1,6 +1,6 @@
 """``.. tastypy-cli::``: the command line reference, rendered from the parser.
 
-Reads ``tastypy.cli._parser()`` at build time, so the page lists exactly the
+Reads ``tastypy.cli.build_parser()`` at build time, so the page lists exactly the
 subcommands, arguments, defaults and help texts the program has.
 """
 
@@ -61,12 +61,12 @@ class CliReference(SphinxDirective):
     """Insert one section per subcommand of ``tastypy``."""
 
     def run(self) -> list[nodes.Node]:
-        from tastypy.cli import _parser
+        from tastypy.cli import build_parser
 
         container = nodes.section()
         container.document = self.state.document
         nested_parse_with_titles(
-            self.state, StringList(_lines(_parser()), source="tastypy.cli._parser()"), container
+            self.state, StringList(_lines(build_parser()), source="tastypy.cli.build_parser()"), container
         )
         return list(container.children)
 
