@@ -85,9 +85,10 @@ _started: dict[int, tuple] = {}
 def _sync_started() -> None:
     # On SIGTERM / SIGINT too: a sync only (the program may go on after a
     # caught KeyboardInterrupt); a server whose creator died stops by itself.
+    # Neither this nor close waits for a user lock held by another process.
     for server, address, authkey in list(_started.values()):
         if server.creator == os.getpid() and server.process.is_alive():
-            call_once(address, authkey, "sync")
+            call_once(address, authkey, "exit_sync")
 
 
 def _stop_started() -> None:

@@ -2,7 +2,8 @@
 
 A link holds only the server's address, its authkey and the folder's path,
 so it pickles into any process (fork, spawn or forkserver). Each process,
-and each thread in it, opens its own connection on first use.
+and each thread in it, opens its own connection on first use and sends its
+process's id first; then each call is one message each way.
 """
 
 from __future__ import annotations
@@ -10,47 +11,27 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import pickle
 import threading
 import weakref
 from multiprocessing.connection import Client
-from multiprocessing.managers import convert_to_error, dispatch
 from typing import Any
 
-from tastypy.shared.server import HOST
-
-# Per thread: the process id, its connections and whether a call is under
-# way (a call made meanwhile, by a signal handler or a finalizer, must not
-# use the same connection).
-_local = threading.local()
+#: Seconds the creator's way-out calls wait for their reply.
+EXIT_WAIT = 60.0
 
 
-def _state() -> Any:
-    local = _local
-    if getattr(local, "pid", None) != os.getpid():
-        local.pid = os.getpid()
-        local.conns = {}
-        local.busy = False
-    return local
+class _Local(threading.local):
+    # Per thread: its connections, and whether a call is under way (a call
+    # made meanwhile, by a signal handler or a finalizer, must not use the
+    # same connection).
+    def __init__(self) -> None:
+        self.conns: dict = {}
+        self.busy = False
 
 
-_client: dict[str, Any] = {"pid": None, "cid": None}
-
-
-def client_id() -> tuple:
-    """This process's id for the server: the pid alone could be reused later."""
-    if _client["pid"] != os.getpid():
-        _client["pid"] = os.getpid()
-        _client["cid"] = (os.getpid(), os.urandom(6).hex())
-    return _client["cid"]
-
-
-def _connect(address: Any, authkey: bytes) -> Any:
-    conn = Client(address, authkey=authkey)
-    _opened.add(conn)
-    thread = threading.current_thread().name
-    dispatch(conn, None, "accept_connection", (f"{os.getpid()}|{thread}",))
-    return conn
-
+_local = _Local()
+_client: dict[str, Any] = {"cid": None}
 
 # Every connection this process opened. A forked child closes its copies:
 # held open there, a socket would keep a dead parent alive in the server's
@@ -58,26 +39,40 @@ def _connect(address: Any, authkey: bytes) -> Any:
 _opened: weakref.WeakSet = weakref.WeakSet()
 
 
-def _close_inherited() -> None:
+def _after_fork() -> None:
     for conn in list(_opened):
         with contextlib.suppress(OSError):
             conn.close()
     _opened.clear()
+    _local.conns = {}
+    _local.busy = False
+    _client["cid"] = None
 
 
-os.register_at_fork(after_in_child=_close_inherited)
+os.register_at_fork(after_in_child=_after_fork)
 
 
-class _Gone(Exception):
-    """The server cannot be reached any more."""
+def client_id() -> tuple:
+    """This process's id for the server (the pid alone could be reused later)."""
+    cid = _client["cid"]
+    if cid is None:
+        cid = _client["cid"] = (os.getpid(), os.urandom(6).hex())
+    return cid
 
 
-def _roundtrip(conn: Any, request: tuple) -> tuple:
-    try:
-        conn.send(request)
-        return conn.recv()
-    except (OSError, EOFError) as exc:
-        raise _Gone(exc) from None
+def connect(address: Any, authkey: bytes) -> Any:
+    """A new connection to the server at ``address``, introduced."""
+    conn = Client(address, authkey=authkey)
+    _opened.add(conn)
+    conn.send_bytes(pickle.dumps(client_id(), 5))
+    return conn
+
+
+def _answer(data: bytes) -> Any:
+    ok, value = pickle.loads(data)
+    if ok:
+        return value
+    raise value
 
 
 class Link:
@@ -89,54 +84,64 @@ class Link:
         self.path = path
         self.what = what
         self.where = str(path)
+        self._key = (address if isinstance(address, str) else tuple(address), authkey)
 
     def __reduce__(self) -> Any:
         return type(self), (self.address, self.authkey, self.path, self.what)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Run ``name`` on the server and return its result or raise its error."""
-        local = _state()
-        request = (HOST, "call", (client_id(), name, args, kwargs), {})
-        server = (self.address, self.authkey)
+        request = pickle.dumps((name, args, kwargs), 5)
+        local = _local
+        if local.busy:
+            return self._call_aside(request)
+        conn = local.conns.get(self._key)
+        local.busy = True
         try:
-            if local.busy:
-                with contextlib.closing(_connect(*server)) as conn:
-                    kind, result = _roundtrip(conn, request)
-            else:
-                conn = local.conns.get(server)
-                if conn is None:
-                    conn = local.conns[server] = _connect(*server)
-                local.busy = True
-                try:
-                    kind, result = _roundtrip(conn, request)
-                except BaseException:
-                    # Cut short (Ctrl-C, server gone): its reply must not
-                    # be read as the next call's.
-                    del local.conns[server]
-                    conn.close()
-                    raise
-                finally:
-                    local.busy = False
-        except (_Gone, OSError, EOFError) as exc:
-            raise ValueError(
-                f"{self.what} at {self.where} is closed (its server stopped: {exc}); "
-                "create it again to use it"
-            ) from None
-        if kind == "#RETURN":
-            return result
-        raise convert_to_error(kind, result)
+            if conn is None:
+                conn = local.conns[self._key] = connect(self.address, self.authkey)
+            conn.send_bytes(request)
+            data = conn.recv_bytes()
+        except BaseException as exc:
+            # Cut short (Ctrl-C, server gone): its reply must not be read
+            # as the next call's.
+            dropped = local.conns.pop(self._key, None)
+            if dropped is not None:
+                dropped.close()
+            if isinstance(exc, (OSError, EOFError)):
+                raise self._closed(exc) from None
+            raise
+        finally:
+            local.busy = False
+        return _answer(data)
+
+    def _call_aside(self, request: bytes) -> Any:
+        try:
+            with contextlib.closing(connect(self.address, self.authkey)) as conn:
+                conn.send_bytes(request)
+                data = conn.recv_bytes()
+        except (OSError, EOFError) as exc:
+            raise self._closed(exc) from None
+        return _answer(data)
+
+    def _closed(self, exc: BaseException) -> ValueError:
+        return ValueError(
+            f"{self.what} at {self.where} is closed (its server stopped: {exc!r}); create it again to use it"
+        )
 
     def close(self) -> None:
         """Close this thread's connection to the server."""
-        conn = _state().conns.pop((self.address, self.authkey), None)
+        conn = _local.conns.pop(self._key, None)
         if conn is not None:
             conn.close()
 
 
 def call_once(address: Any, authkey: bytes, name: str) -> None:
-    """One call on a fresh connection (a signal may have cut another short)."""
+    """``name`` on a fresh connection (a signal may have cut another call short), bounded in time."""
     with (
-        contextlib.suppress(OSError, EOFError, ValueError),
-        contextlib.closing(_connect(address, authkey)) as conn,
+        contextlib.suppress(OSError, EOFError),
+        contextlib.closing(connect(address, authkey)) as conn,
     ):
-        dispatch(conn, HOST, "call", (client_id(), name, (), {}))
+        conn.send_bytes(pickle.dumps((name, (), {}), 5))
+        if conn.poll(EXIT_WAIT):
+            conn.recv_bytes()
