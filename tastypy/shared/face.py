@@ -12,6 +12,7 @@ the host in messages. A link pickles to what reconnects, never to data.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import (
     ItemsView,
@@ -353,8 +354,9 @@ def _forward(name: str) -> Any:
     def call(self: ClientTracker, *args: Any, **kwargs: Any) -> Any:
         return self._link.call(name, *args, **kwargs)
 
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = getattr(ProgressTracker, name).__doc__
+    # Name, docstring and signature (through __wrapped__) of ProgressTracker's.
+    functools.update_wrapper(call, getattr(ProgressTracker, name))
+    call.__qualname__ = f"ClientTracker.{name}"
     return call
 
 
