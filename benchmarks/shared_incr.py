@@ -1,149 +1,65 @@
-"""Atomic increments from several processes: SharedPOD ``.set`` vs a Manager dict.
+"""W7: atomic increments from 4 processes, SharedPOD ``.set`` against its peers.
 
 Rerun with::
 
-    python benchmarks/shared_incr.py [--incr 2000] [--repeats 5]
+    python benchmarks/shared_incr.py [--procs 4] [--incr 2000] [--repeats 5]
 
-Each of 1, 2 and 4 processes (fork) does ``--incr`` increments of one counter:
+Each of ``--procs`` processes (fork), started together at a barrier, does
+``--incr`` increments of one counter:
 
-* ``SharedPOD .set``: ``shared.set['c']['n'] += 1`` (one call, applied on the server);
-* ``Manager dict + lock``: ``with lock: d['n'] = d['n'] + 1`` on
-  ``multiprocessing.Manager().dict()`` and ``Manager().Lock()`` (four calls);
-* ``Manager dict, no lock``: the same without the lock, to show lost updates.
+* ``tastypy``: ``shared.set['c']['n'] += 1`` (one call, applied on the server);
+* ``diskcache``: ``Cache.incr('c')`` (one SQLite transaction);
+* ``Manager dict+lock``: ``with lock: d['c'] += 1`` on ``Manager().dict()``.
 
-The time of a run is from the first worker's start to the last one's end
-(process start-up excluded); the table gives the median of the repeats in
-increments per second, the ratio to the Manager dict + lock, and the final
-count of the last repeat against the expected one (lost updates).
+The contenders take turns within each repeat, so a noisy machine hurts them
+alike; the table gives the median ops/s of the repeats, its ratio to
+diskcache's in this same run, and in how many repeats the count was exact.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import tempfile
-import time
+from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tastypy
-
-
-def shared_worker(shared, times, go, out):
-    go.wait()
-    began = time.monotonic()
-    for _ in range(times):
-        shared.set["c"]["n"] += 1
-    out.put((began, time.monotonic()))
-
-
-def manager_worker(d, lock, times, go, out):
-    go.wait()
-    began = time.monotonic()
-    for _ in range(times):
-        if lock is None:
-            d["n"] = d["n"] + 1
-        else:
-            with lock:
-                d["n"] = d["n"] + 1
-    out.put((began, time.monotonic()))
-
-
-def run(ctx, target, args, procs, times):
-    """One run: (seconds from first start to last end)."""
-    go, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=target, args=(*args, times, go, out)) for _ in range(procs)]
-    for worker in workers:
-        worker.start()
-    go.set()
-    spans = [out.get(timeout=600) for _ in workers]
-    for worker in workers:
-        worker.join(60)
-    return max(end for _, end in spans) - min(began for began, _ in spans)
-
-
-def measure(name, ctx, setup, target, procs, times, repeats):
-    seconds, count = [], None
-    for _ in range(repeats):
-        args, read, cleanup = setup()
-        seconds.append(run(ctx, target, args, procs, times))
-        count = read()
-        cleanup()
-    return {"name": name, "procs": procs, "rate": procs * times / statistics.median(seconds), "count": count}
+from _w7 import CONTENDERS, w7
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--incr", type=int, default=2000, help="increments per process")
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    ctx = multiprocessing.get_context("fork")
-    manager = ctx.Manager()
+    rates: dict[str, list] = {name: [] for name in CONTENDERS}
+    exact: dict[str, int] = dict.fromkeys(CONTENDERS, 0)
     with tempfile.TemporaryDirectory(prefix="tastypy-bench-") as folder:
-        rows = _all_rows(ctx, manager, folder, options)
-    manager.shutdown()
-    _print(rows, options)
+        for repeat in range(options.repeats):
+            for name in CONTENDERS:
+                result = w7(name, Path(folder) / f"{repeat}-{len(rates[name])}-{name}", options.procs, options.incr)
+                if "W7 error" in result:
+                    sys.exit(f"{name}: {result['W7 error']}")
+                rates[name].append(result["W7"])
+                exact[name] += result["W7 exact"]
+    _print(rates, exact, options)
 
 
-def _all_rows(ctx, manager, folder, options) -> list:
-
-    def shared_setup():
-        shared = tastypy.SharedPOD(os.path.join(folder, f"p{time.monotonic_ns()}"), init={"c": {"n": 0}})
-        return (shared,), lambda: shared["c"]["n"], shared.close
-
-    def manager_setup(with_lock):
-        def setup():
-            d = manager.dict({"n": 0})
-            return (d, manager.Lock() if with_lock else None), lambda: d["n"], lambda: None
-
-        return setup
-
-    rows = []
-    for procs in (1, 2, 4):
-        rows.append(
-            measure("SharedPOD .set", ctx, shared_setup, shared_worker, procs, options.incr, options.repeats)
-        )
-        rows.append(
-            measure(
-                "Manager dict + lock",
-                ctx,
-                manager_setup(True),
-                manager_worker,
-                procs,
-                options.incr,
-                options.repeats,
-            )
-        )
-        rows.append(
-            measure(
-                "Manager dict, no lock",
-                ctx,
-                manager_setup(False),
-                manager_worker,
-                procs,
-                options.incr,
-                options.repeats,
-            )
-        )
-    return rows
-
-
-def _print(rows, options) -> None:
+def _print(rates: dict, exact: dict, options: argparse.Namespace) -> None:
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
-    print(f"{options.incr} increments per process, median of {options.repeats} repeats\n")
-    print("| processes | method | increments/s | vs Manager dict + lock | final count / expected |")
-    print("| ---: | --- | ---: | ---: | ---: |")
-    base = {row["procs"]: row["rate"] for row in rows if row["name"] == "Manager dict + lock"}
-    for row in rows:
-        expected = row["procs"] * options.incr
-        print(
-            f"| {row['procs']} | {row['name']} | {row['rate']:,.0f} | "
-            f"{row['rate'] / base[row['procs']]:.2f}x | {row['count']} / {expected} |"
-        )
+    print(f"{options.procs} processes x {options.incr:,} increments, median of {options.repeats} repeats\n")
+    print(f"| W7: {options.procs} processes × {options.incr:,} increments | ops/s | vs diskcache | exact count |")
+    print("|---|---:|---:|---|")
+    base = statistics.median(rates["diskcache"])
+    for name, values in rates.items():
+        rate = statistics.median(values)
+        print(f"| {name} | {rate:,.0f} | {rate / base:.2f}× | {exact[name]} of {options.repeats} runs |")
 
 
 if __name__ == "__main__":

@@ -132,3 +132,47 @@ def test_a_forked_child_does_not_keep_a_dead_holder_alive(tmp_path):
         finally:
             os.kill(grandchild, signal.SIGKILL)
             holder.join(JOIN)
+
+
+HELD_CREATOR = """
+    import multiprocessing, sys, time, tastypy
+
+    def hold(shared, held):
+        with shared.locked():
+            held.set()
+            time.sleep(600)
+
+    shared = tastypy.SharedPOD(sys.argv[1], sync_at=10**6)
+    shared['before'] = 1
+    context = multiprocessing.get_context('fork')
+    held = context.Event()
+    holder = context.Process(target=hold, args=(shared, held), daemon=True)
+    holder.start()
+    assert held.wait(60)
+    print(shared._server.pid, holder.pid, flush=True)
+    if sys.argv[2] == 'wait':
+        time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("how", ["end", "SIGTERM"])
+def test_the_creator_exits_while_another_process_holds_the_lock(folder, how):
+    creator = start_py(HELD_CREATOR, str(folder), "wait" if how == "SIGTERM" else "end")
+    line = creator.stdout.readline()
+    server, holder = (int(pid) for pid in line.split()) if line.strip() else (None, None)
+    try:
+        assert server is not None, creator.communicate(timeout=CHILD_TIMEOUT)
+        if how == "SIGTERM":
+            creator.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        creator.wait(30)  # TimeoutExpired here is the hang being tested
+        assert time.monotonic() - began < 15
+        _wait_gone(server, 15)
+    finally:
+        # The holder and the server hold the creator's stdout open too.
+        for pid in (creator.pid, holder, server):
+            if pid is not None and not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+        creator.communicate(timeout=CHILD_TIMEOUT)
+    assert fresh_items(folder) == [("before", 1)]  # it synced on the way out
+    assert writer_pid(folder) is None

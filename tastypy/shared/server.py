@@ -1,16 +1,22 @@
 """The server process: it owns the POD or Tracker and runs every client's calls.
 
-It is the standard library's ``multiprocessing.managers`` server (its
-listener, authkey challenge and one thread per connection), hosting one
-object, ``Host``, whose single exposed method ``call`` runs a POD method,
-applies an ``Op`` or hands out work, one call at a time.
+Built on ``multiprocessing.connection`` (``Listener`` and its authkey
+challenge). One thread accepts connections; the main thread runs the calls,
+one at a time, from a selector over every open connection: a request is
+``(name, args, kwargs)`` pickled in one message, the reply ``(True, result)``
+or ``(False, exception)``. Each connection first sends its client's id (one
+per process). A client is alive while one of its connections is open: a
+process that dies, even by SIGKILL, closes its sockets, which frees its lock
+and its keys at once.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import itertools
 import os
+import pickle
+import selectors
 import shutil
 import signal
 import sys
@@ -18,216 +24,186 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.managers import BaseManager
+from multiprocessing import AuthenticationError, get_all_start_methods, get_context
+from multiprocessing.connection import Listener, Pipe
 from typing import Any
 
-from tastypy.observe import apply, unwrap
-from tastypy.shared.work import Work
+from tastypy.shared.host import Host
 
-#: The id of the host object in the manager server.
-HOST = "tastypy"
-#: Seconds between checks of a waiting call and of the creator's life.
-RECHECK = 0.2
+#: Seconds between checks of the creator's life and of stop signals.
 WATCH = 0.5
-
-#: POD and Tracker methods a client may call by name (all else is refused).
-POD_METHODS = frozenset(
-    "__getitem__ __setitem__ __delitem__ __contains__ __len__ pop popitem setdefault "  # noqa: SIM905
-    "update clear sync sync_key mark_dirty dirty hold unhold revert".split()
-)
-TRACKER_METHODS = POD_METHODS | frozenset(
-    "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "  # noqa: SIM905
-    "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted "
-    "fraction_done fraction_tried fraction_aborted percent_done percent_not_done "
-    "percent_tried percent_not_tried percent_aborted percent_not_aborted".split()
-)
+#: Seconds the server's start may take before the creator gives up.
+START = 60.0
 
 
-class _Manager(BaseManager):
-    """The standard manager; its server gets the host object put in by hand."""
+class _Peer:
+    """One open connection: its client's id and its waiting request, if any."""
+
+    __slots__ = ("cid", "conn", "waiting")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.cid: Any = None
+        self.waiting: Any = None  # (name, args, kwargs, deadline) held back by the user lock
 
 
-class Host:
-    """Runs the calls of every client on the hosted POD, one at a time.
+class Loop:
+    """Runs the requests of every connection on one host, one at a time."""
 
-    ``cid`` identifies the calling process. The user lock belongs to one
-    ``cid``; the calls of the others wait for it. A client is alive while one
-    of the server threads serving its connections is: a process that dies,
-    even by SIGKILL, closes its sockets, which ends those threads.
-    """
+    def __init__(self, host: Host, listener: Any) -> None:
+        self.host = host
+        self.selector = selectors.DefaultSelector()
+        self.inbox: collections.deque = collections.deque()
+        self.wake_reader, self.wake_writer = Pipe(duplex=False)
+        self.selector.register(self.wake_reader, selectors.EVENT_READ, None)
+        self.waiting: list[_Peer] = []  # in the order they came
+        threading.Thread(target=self._accept, args=(listener,), name="accept", daemon=True).start()
 
-    def __init__(self, pod: Any, methods: frozenset, shares_work: bool) -> None:
-        self.pod = pod
-        self.methods = methods
-        self.work = Work(pod, self.alive) if shares_work else None
-        self.cond = threading.Condition()
-        self.threads: dict[threading.Thread, Any] = {}
-        self.known = 16
-        self.holder: Any = None
-        self.depth = 0
-        self.closed = False
-        self.stop = threading.Event()
+    def _accept(self, listener: Any) -> None:
+        # Here, not in the loop: the authkey challenge takes round trips.
+        while True:
+            try:
+                conn = listener.accept()
+            except (AuthenticationError, EOFError, ConnectionError):
+                continue  # a wrong key or a client gone: that client gets its error
+            except OSError:
+                return  # the listener is closed
+            self.inbox.append(conn)
+            self.wake_writer.send_bytes(b"")
 
-    def call(self, cid: Any, name: str, args: tuple, kwargs: dict) -> Any:
-        """Run ``name`` for client ``cid`` once the user lock lets it through."""
-        with self.cond:
-            thread = threading.current_thread()
-            if self.threads.get(thread) != cid:
-                self.threads[thread] = cid
-                if len(self.threads) > 2 * self.known:
-                    self.alive(None)  # forget the threads of closed connections
-                    self.known = max(16, len(self.threads))
-            if self.holder is not None and self.holder != cid and name not in _OWN_WAIT:
-                self._wait_turn(cid, None)
-            if self.closed:
-                kind = "SharedTracker" if self.work is not None else "SharedPOD"
-                raise ValueError(f"{kind} at {self.pod.path} is closed; create it again to use it")
-            handler = _HANDLERS.get(name)
-            if handler is not None:
-                return handler(self, cid, *args, **kwargs)
-            if name not in self.methods:
-                raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
-            result = getattr(self.pod, name)(*args, **kwargs)
-            if self.work is not None and name in ("mark_done", "abort"):
-                self.work.release_key(args[0])
-            return unwrap(result)
+    def run(self, stop: Any) -> None:
+        """Serve until the host is closed or ``stop()`` says so (checked every WATCH s)."""
+        select = self.selector.select
+        check = time.monotonic() + WATCH
+        while not self.host.closed:
+            timeout = check - time.monotonic()
+            if self.waiting:
+                deadlines = [peer.waiting[3] for peer in self.waiting if peer.waiting[3] is not None]
+                if deadlines:
+                    timeout = min(timeout, min(deadlines) - time.monotonic())
+            for key, _ in select(max(0.0, timeout)):
+                peer = key.data
+                if peer is None:
+                    self._admit()
+                else:
+                    self._serve(peer)
+                if self.host.closed:
+                    return
+            if self.waiting:
+                self._expire()
+            if time.monotonic() >= check:
+                if stop():
+                    return
+                check = time.monotonic() + WATCH
 
-    def _wait_turn(self, cid: Any, deadline: float | None) -> bool:
-        """Wait (lock held) until ``cid`` may act; False when ``deadline`` passed first."""
-        while self.holder is not None and self.holder != cid:
-            if not self.alive(self.holder):
-                self.holder, self.depth = None, 0
-                break
-            timeout = RECHECK
-            if deadline is not None:
-                timeout = min(timeout, deadline - time.monotonic())
-                if timeout <= 0:
-                    return False
-            self.cond.wait(timeout)
-        return True
+    def _admit(self) -> None:
+        self.wake_reader.recv_bytes()
+        while self.inbox:
+            conn = self.inbox.popleft()
+            self.selector.register(conn, selectors.EVENT_READ, _Peer(conn))
 
-    def alive(self, cid: Any) -> bool:
-        """Whether a connection of client ``cid`` is still open."""
-        alive = False
-        for thread, owner in list(self.threads.items()):
-            if not thread.is_alive():
-                del self.threads[thread]
-            elif owner == cid:
-                alive = True
-        return alive
+    def _serve(self, peer: _Peer) -> None:
+        try:
+            data = peer.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._drop(peer)
+            return
+        if peer.cid is None:
+            peer.cid = pickle.loads(data)
+            self.host.join(peer.cid)
+            return
+        if peer.waiting is not None:
+            self._drop(peer)  # a request before the last one was answered: not our client
+            return
+        name, args, kwargs = pickle.loads(data)
+        host = self.host
+        if host.blocks(peer.cid, name):
+            deadline = host.deadline(name, args, kwargs)
+            if deadline is not None and deadline <= time.monotonic():
+                self._reply(peer, True, False)  # lock(timeout=0): no wait
+                return
+            peer.waiting = (name, args, kwargs, deadline)
+            self.waiting.append(peer)
+            return
+        self._run(peer, name, args, kwargs)
 
-    # -- handlers: calls that are more than a POD method ---------------------
-
-    def _lock(self, cid: Any, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
-        if not self._wait_turn(cid, deadline):
-            return False
-        self.holder = cid
-        self.depth += 1
-        return True
-
-    def _unlock(self, cid: Any) -> None:
-        if self.holder != cid:
-            raise RuntimeError(
-                f"SharedPOD at {self.pod.path}: unlock() by a process that does not hold the lock"
-            )
-        self.depth -= 1
-        if self.depth == 0:
-            self.holder = None
-            self.cond.notify_all()
-
-    def _get(self, cid: Any, key: Any) -> tuple:
-        if key in self.pod:
-            return True, unwrap(self.pod[key])
-        return False, None
-
-    def _apply(self, cid: Any, op: Any) -> Any:
-        return unwrap(apply(op, self.pod))
-
-    def _keys(self, cid: Any, start: int, count: int) -> list:
-        return list(itertools.islice(self.pod, start, start + count))
-
-    def _items(self, cid: Any, start: int, count: int) -> list:
-        pod = self.pod
-        return [(key, unwrap(pod[key])) for key in itertools.islice(pod, start, start + count)]
-
-    def _scan(self, cid: Any, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
-        """Keys (or items) from ``start`` that pass ``test``, and where to go on."""
-        pod = self.pod
-        if test == "todo":
-            keep = [
-                key
-                for key in itertools.islice(pod, start, start + count)
-                if pod.should_do(key, allow_aborted)
-            ]
+    def _run(self, peer: _Peer, name: str, args: tuple, kwargs: dict) -> None:
+        host = self.host
+        holder = host.holder
+        try:
+            result = host.run(peer.cid, name, args, kwargs)
+        except Exception as exc:  # noqa: BLE001  (the caller gets it)
+            self._reply(peer, False, exc)
         else:
-            keep = [key for key in itertools.islice(pod, start, start + count) if pod.aborted(key)]
-        if values:
-            keep = [(key, unwrap(pod[key])) for key in keep]
-        return keep, start + count, start + count >= len(pod)
+            self._reply(peer, True, result)
+        if holder is not None and host.holder is None:
+            self._resume()
 
-    def _equals(self, cid: Any, other: dict) -> bool:
-        return self.pod == other
+    def _reply(self, peer: _Peer, ok: bool, value: Any) -> None:
+        try:
+            data = pickle.dumps((ok, value), 5)
+            if not ok:
+                pickle.loads(data)  # an exception may pickle and not unpickle
+        except Exception as exc:  # noqa: BLE001
+            plain = RuntimeError(f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}")
+            data = pickle.dumps((False, plain), 5)
+        try:
+            peer.conn.send_bytes(data)
+        except OSError:
+            self._drop(peer)
 
-    def _attr(self, cid: Any, name: str) -> Any:
-        if name != "max_tries":
-            raise AttributeError(name)
-        return getattr(self.pod, name)
+    def _resume(self) -> None:
+        """The user lock is free: run the held-back requests that may go, in order."""
+        for peer in list(self.waiting):
+            if peer.waiting is None or self.host.blocks(peer.cid, peer.waiting[0]):
+                continue
+            name, args, kwargs, _ = peer.waiting
+            peer.waiting = None
+            self.waiting.remove(peer)
+            self._run(peer, name, args, kwargs)
+            if self.host.closed:
+                return
 
-    def _next(self, cid: Any, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
-        return self.work.next(cid, task, start, allow_aborted, values)
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for peer in list(self.waiting):
+            deadline = peer.waiting[3]
+            if deadline is not None and deadline <= now:
+                peer.waiting = None
+                self.waiting.remove(peer)
+                self._reply(peer, True, False)  # lock(timeout) ran out
 
-    def _drop(self, cid: Any, task: Any) -> None:
-        self.work.drop((cid, task))
-
-    def _close(self, cid: Any) -> None:
-        self.shutdown()
-
-    def shutdown(self) -> None:
-        """Sync, release the folder and stop serving (lock held)."""
-        if not self.closed:
-            self.closed = True
-            self.stop.set()
-            self.pod.close()
-
-
-_HANDLERS = {
-    "lock": Host._lock,
-    "unlock": Host._unlock,
-    "get": Host._get,
-    "apply": Host._apply,
-    "keys": Host._keys,
-    "items": Host._items,
-    "scan": Host._scan,
-    "equals": Host._equals,
-    "attr": Host._attr,
-    "next": Host._next,
-    "drop": Host._drop,
-    "close": Host._close,
-}
-
-
-# -- the server process ------------------------------------------------------
-
-
-#: Calls that do not wait for the user lock of another process first.
-_OWN_WAIT = frozenset(("lock", "unlock"))
+    def _drop(self, peer: _Peer) -> None:
+        """The connection closed (or broke the protocol): forget it."""
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(peer.conn)
+        peer.conn.close()
+        if peer.waiting is not None:
+            peer.waiting = None
+            self.waiting.remove(peer)
+        if peer.cid is not None and self.host.leave(peer.cid):
+            self._resume()  # it held the user lock and it was its last connection
 
 
 def serve(
-    kind: str, path: Any, options: dict, address: Any, authkey: bytes, creator: int, writer: Any
+    kind: str,
+    path: Any,
+    options: dict,
+    address: Any,
+    authkey: bytes,
+    creator: int,
+    writer: Any,
+    tempdir: str | None,
 ) -> None:
     """Body of the server process: open the folder, report, serve until told or orphaned."""
     # Terminal signals reach the whole process group: the creator handles
     # them and closes us. SIGTERM / SIGHUP aimed at the server: sync and stop.
-    # A flag, not an Event: a handler must not take locks the main thread may hold.
+    # A flag: the loop checks it every WATCH seconds.
     # Set after opening the POD, which may install tastypy.exits' handlers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        pod, methods = _open(kind, path, options)
-        server = _Manager(address=address, authkey=authkey).get_server()
+        host = Host(_open(kind, path, options), kind)
+        listener = Listener(address, authkey=authkey)
     except BaseException as exc:  # noqa: BLE001  (whatever it is, the creator raises it)
         _report(writer, ("error", exc))
         return
@@ -235,29 +211,23 @@ def serve(
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, lambda *_: stopping.append(True))
-    host = Host(pod, methods, kind == "tracker")
-    server.id_to_obj[HOST] = (host, ("call",), None)
-    server.stop_event = host.stop
-    threading.Thread(target=server.accepter, name="accepter", daemon=True).start()
-    _report(writer, ("ready", server.address))
-    while not host.stop.wait(WATCH):
-        if stopping or os.getppid() != creator:
-            break
-    with host.cond:
-        host.shutdown()
-    server.listener.close()
-    if isinstance(server.address, str):
-        shutil.rmtree(os.path.dirname(server.address), ignore_errors=True)
+    loop = Loop(host, listener)
+    _report(writer, ("ready", listener.address))
+    loop.run(lambda: bool(stopping) or os.getppid() != creator)
+    host.shutdown()
+    listener.close()
+    if tempdir is not None:  # the creator may be dead: remove its private folder here too
+        shutil.rmtree(tempdir, ignore_errors=True)
 
 
-def _open(kind: str, path: Any, options: dict) -> tuple:
+def _open(kind: str, path: Any, options: dict) -> Any:
     if kind == "tracker":
         from tastypy.tracker import ProgressTracker
 
-        return ProgressTracker(path, **options), TRACKER_METHODS
+        return ProgressTracker(path, **options)
     from tastypy.pod import POD
 
-    return POD(path, **options), POD_METHODS
+    return POD(path, **options)
 
 
 def _report(writer: Any, message: tuple) -> None:
@@ -287,7 +257,7 @@ class Server:
         reader, writer = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
             target=serve,
-            args=(kind, path, options, address, authkey, os.getpid(), writer),
+            args=(kind, path, options, address, authkey, os.getpid(), writer, self.tempdir),
             name=f"tastypy server of {os.fspath(path)}",
             daemon=True,
         )
@@ -302,17 +272,20 @@ class Server:
         self.pid = self.process.pid
 
     def _wait(self, reader: Any) -> tuple:
-        while not reader.poll(RECHECK):
-            if not self.process.is_alive():
+        deadline = time.monotonic() + START
+        while not reader.poll(WATCH):
+            if not self.process.is_alive() or time.monotonic() > deadline:
                 break
         try:
-            return reader.recv()
+            if reader.poll(0):
+                return reader.recv()
         except EOFError:
-            self.stop()
-            return (
-                "error",
-                RuntimeError(f"the tastypy server process died at start (exit code {self.process.exitcode})"),
-            )
+            pass
+        self.stop(timeout=1.0)
+        return (
+            "error",
+            RuntimeError(f"the tastypy server process did not start (exit code {self.process.exitcode})"),
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Wait for the process to end (it was told to), killing it after ``timeout``."""

@@ -1,0 +1,195 @@
+"""What the server runs: the hosted POD or Tracker, its user lock, its clients.
+
+``Host.run`` looks a request's name up in one table (name -> handler) and
+runs it. The server's loop asks ``blocks()`` first: while one client holds
+the user lock, the others' requests wait (the loop keeps them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tastypy.observe import apply, unwrap
+from tastypy.shared.work import Work
+
+#: POD and Tracker methods a client may call by name (all else is refused).
+POD_METHODS = (  # noqa: SIM905
+    "__getitem__ __setitem__ __delitem__ __contains__ __len__ pop popitem setdefault "
+    "update clear sync sync_key mark_dirty dirty hold unhold revert"
+).split()
+TRACKER_METHODS = (  # noqa: SIM905
+    "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
+    "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
+    "should_do_add should_try should_try_add num_done num_tried num_aborted "
+    "fraction_done fraction_tried fraction_aborted percent_done percent_not_done "
+    "percent_tried percent_not_tried percent_aborted percent_not_aborted"
+).split()
+
+#: Requests that never wait for another client's user lock: releasing it,
+#: and the creator's way out (which must not hang on a lock held elsewhere).
+NO_WAIT = frozenset(("unlock", "close", "exit_sync"))
+
+
+class Host:
+    """The hosted POD or Tracker, and who may act on it now.
+
+    ``cid`` identifies a client process; ``clients`` counts its open
+    connections. The user lock belongs to one ``cid`` (reentrant: ``depth``).
+    """
+
+    def __init__(self, pod: Any, kind: str) -> None:
+        self.pod = pod
+        self.name = "SharedTracker" if kind == "tracker" else "SharedPOD"
+        self.work = Work(pod, self.alive) if kind == "tracker" else None
+        self.clients: dict[Any, int] = {}
+        self.holder: Any = None
+        self.depth = 0
+        self.closed = False
+        self.table = self._table(POD_METHODS + (TRACKER_METHODS if self.work else []))
+
+    # -- clients and the user lock ---------------------------------------------
+
+    def join(self, cid: Any) -> None:
+        """A connection of ``cid`` opened."""
+        self.clients[cid] = self.clients.get(cid, 0) + 1
+
+    def leave(self, cid: Any) -> bool:
+        """A connection of ``cid`` closed; True if that freed the user lock."""
+        left = self.clients[cid] - 1
+        if left:
+            self.clients[cid] = left
+            return False
+        del self.clients[cid]
+        if self.holder != cid:
+            return False
+        self.holder, self.depth = None, 0
+        return True
+
+    def alive(self, cid: Any) -> bool:
+        """Whether a connection of client ``cid`` is still open."""
+        return cid in self.clients
+
+    def blocks(self, cid: Any, name: str) -> bool:
+        """Whether request ``name`` of ``cid`` must wait for another's user lock."""
+        return self.holder is not None and self.holder != cid and name not in NO_WAIT
+
+    @staticmethod
+    def deadline(name: str, args: tuple, kwargs: dict) -> float | None:
+        """When a waiting ``lock(timeout)`` gives up (None: never)."""
+        if name != "lock":
+            return None
+        timeout = args[0] if args else kwargs.get("timeout")
+        if timeout is None or timeout < 0:
+            return None
+        return time.monotonic() + timeout
+
+    # -- running a request ---------------------------------------------------------
+
+    def run(self, cid: Any, name: str, args: tuple, kwargs: dict) -> Any:
+        """Run request ``name`` of ``cid`` (which ``blocks()`` let through)."""
+        handler = self.table.get(name)
+        if handler is None:
+            raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
+        return handler(cid, *args, **kwargs)
+
+    def _table(self, methods: list) -> dict[str, Callable[..., Any]]:
+        table = {name: self._method(name) for name in methods}
+        table.update(
+            lock=self._lock,
+            unlock=self._unlock,
+            get=self._get,
+            apply=self._apply,
+            keys=self._keys,
+            items=self._items,
+            scan=self._scan,
+            equals=self._equals,
+            attr=self._attr,
+            close=self._close,
+            exit_sync=self._exit_sync,
+        )
+        if self.work is not None:
+            table.update(next=self._next, drop=self._drop)
+        return table
+
+    def _method(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.pod, name)
+        ends_work = self.work is not None and name in ("mark_done", "abort")
+
+        def run(cid: Any, *args: Any, **kwargs: Any) -> Any:
+            result = unwrap(method(*args, **kwargs))
+            if ends_work:
+                self.work.release_key(args[0])  # type: ignore[union-attr]
+            return result
+
+        return run
+
+    def _lock(self, cid: Any, timeout: float | None = None) -> bool:
+        self.holder = cid
+        self.depth += 1
+        return True
+
+    def _unlock(self, cid: Any) -> None:
+        if self.holder != cid:
+            raise RuntimeError(f"{self.name} at {self.pod.path}: unlock() by a process that does not hold the lock")
+        self.depth -= 1
+        if self.depth == 0:
+            self.holder = None
+
+    def _get(self, cid: Any, key: Any) -> tuple:
+        if key in self.pod:
+            return True, unwrap(self.pod[key])
+        return False, None
+
+    def _apply(self, cid: Any, op: Any) -> Any:
+        return unwrap(apply(op, self.pod))
+
+    def _keys(self, cid: Any, start: int, count: int) -> list:
+        return list(itertools.islice(self.pod, start, start + count))
+
+    def _items(self, cid: Any, start: int, count: int) -> list:
+        pod = self.pod
+        return [(key, unwrap(pod[key])) for key in itertools.islice(pod, start, start + count)]
+
+    def _scan(self, cid: Any, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
+        """Keys (or items) from ``start`` that pass ``test``, and where to go on."""
+        pod = self.pod
+        if test == "todo":
+            keep = [
+                key
+                for key in itertools.islice(pod, start, start + count)
+                if pod.should_do(key, allow_aborted)
+            ]
+        else:
+            keep = [key for key in itertools.islice(pod, start, start + count) if pod.aborted(key)]
+        if values:
+            keep = [(key, unwrap(pod[key])) for key in keep]
+        return keep, start + count, start + count >= len(pod)
+
+    def _equals(self, cid: Any, other: dict) -> bool:
+        return self.pod == other
+
+    def _attr(self, cid: Any, name: str) -> Any:
+        if name != "max_tries":
+            raise AttributeError(name)
+        return getattr(self.pod, name)
+
+    def _next(self, cid: Any, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
+        return self.work.next(cid, task, start, allow_aborted, values)  # type: ignore[union-attr]
+
+    def _drop(self, cid: Any, task: Any) -> None:
+        self.work.drop((cid, task))  # type: ignore[union-attr]
+
+    def _exit_sync(self, cid: Any) -> None:
+        self.pod.sync()
+
+    def _close(self, cid: Any) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Sync, release the folder and stop serving."""
+        if not self.closed:
+            self.closed = True
+            self.pod.close()
