@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy import exits
+from tastypy.pod import folder_path
 from tastypy.shared.face import ClientPOD
 from tastypy.shared.link import Link, call_once
 from tastypy.shared.server import Server
@@ -27,7 +28,7 @@ class Creator:
     _server: Server | None = None
 
     def _create(self, path: Any, options: dict, address: Any, authkey: bytes | None) -> None:
-        path = pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
+        path = folder_path(path)
         authkey = os.urandom(32) if authkey is None else bytes(authkey)
         server = Server(self._kind, path, options, address, authkey)
         self._link = Link(server.address, authkey, path, type(self).__name__)

@@ -24,6 +24,7 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any
 
+from tastypy.counts import Fractions
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
 from tastypy.pod import OldIterators
 from tastypy.tracker import ProgressTracker
@@ -239,7 +240,7 @@ def _rebuild(cls: type, link: Any) -> Any:
     return face
 
 
-class ClientTracker(ClientPOD):
+class ClientTracker(Fractions, ClientPOD):
     """A ProgressTracker held by a host, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
@@ -344,9 +345,7 @@ class ClientTracker(ClientPOD):
 TRACKER_CALLS = (  # noqa: SIM905
     "add add_if_absent mark_done mark_not_done done abort unabort aborted "
     "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
-    "should_try_add num_done num_tried num_aborted "
-    "fraction_done fraction_tried fraction_aborted percent_done percent_not_done "
-    "percent_tried percent_not_tried percent_aborted percent_not_aborted"
+    "should_try_add num_done num_tried num_aborted"
 ).split()
 
 

@@ -23,9 +23,7 @@ POD_METHODS = (  # noqa: SIM905
 TRACKER_METHODS = (  # noqa: SIM905
     "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
     "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted "
-    "fraction_done fraction_tried fraction_aborted percent_done percent_not_done "
-    "percent_tried percent_not_tried percent_aborted percent_not_aborted"
+    "should_do_add should_try should_try_add num_done num_tried num_aborted"
 ).split()
 
 #: Requests that never wait for another client's user lock: releasing it,
