@@ -13,14 +13,25 @@ from pathlib import Path
 
 from tastypy.errors import LockedError, ReadOnlyError
 from tastypy.store.durable import (
-    FOLDER_MODE, create_file, create_journal, fsync_dir, open_journal, remove_temp_files,
-    replace_file, write_all,
+    FOLDER_MODE,
+    create_file,
+    create_journal,
+    fsync_dir,
+    open_journal,
+    remove_temp_files,
+    replace_file,
+    write_all,
 )
 from tastypy.store.format import Key, encode_key, encode_value, shard_bytes
 from tastypy.store.journal import encode_batch
 from tastypy.store.lock import WriterLock, writer_pid
 from tastypy.store.manifest import (
-    FORMAT, JOURNAL_NAME, MANIFEST, SHARD_NAME, manifest_bytes, shard_check,
+    FORMAT,
+    JOURNAL_NAME,
+    MANIFEST,
+    SHARD_NAME,
+    manifest_bytes,
+    shard_check,
 )
 from tastypy.store.snapshot import Slot, Snapshot, read_snapshot
 
@@ -49,7 +60,7 @@ class _Undo:
     keeps a commit's cost to what it changes, not to the size of its slots.
     """
 
-    __slots__ = ("nslots", "slots", "index", "keys")
+    __slots__ = ("index", "keys", "nslots", "slots")
 
     def __init__(self, nslots: int) -> None:
         self.nslots = nslots

@@ -18,6 +18,7 @@ from pathlib import Path
 from tastypy.errors import IntegrityError
 from tastypy.store.durable import read_bytes
 from tastypy.store.format import MANIFEST, damage
+
 FORMAT = 2
 SHARD_NAME = re.compile(r"(\d+)\.json(\.gz)?")
 JOURNAL_NAME = re.compile(r"journal\.(\d+)\.log")
@@ -78,7 +79,8 @@ def _fields_ok(m: dict) -> bool:
         and count(m.get("next"))
         and type(m.get("gzipped")) is bool
         and count(m.get("file_size")) and m["file_size"] > 0
-        and (m.get("synced") is None or type(m.get("synced")) in (int, float))
+        and "synced" in m
+        and (m["synced"] is None or type(m["synced"]) in (int, float))
     )
 
 

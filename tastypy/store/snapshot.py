@@ -8,7 +8,13 @@ from pathlib import Path
 
 from tastypy.store.format import Key, damage, read_shard
 from tastypy.store.journal import read_journal
-from tastypy.store.manifest import JOURNAL_NAME, MANIFEST, SHARD_NAME, read_manifest, shard_check
+from tastypy.store.manifest import (
+    JOURNAL_NAME,
+    MANIFEST,
+    SHARD_NAME,
+    read_manifest,
+    shard_check,
+)
 
 # Attempts of a reader whose files a compaction replaced while it read them.
 _READ_ATTEMPTS = 100
@@ -17,7 +23,7 @@ _READ_ATTEMPTS = 100
 class Slot:
     """One shard's worth of entries, in order: key -> (key_text, value_text)."""
 
-    __slots__ = ("name", "entries", "dirty", "nbytes", "crc")
+    __slots__ = ("crc", "dirty", "entries", "name", "nbytes")
 
     def __init__(self, name: str | None, entries: dict, nbytes: int, crc: int = 0) -> None:
         self.name = name  # its file in the manifest; None until first written
@@ -34,8 +40,17 @@ class Slot:
 class Snapshot:
     """What one read found; a writer's commits then change it in place."""
 
-    __slots__ = ("slots", "index", "values", "manifest", "last_sync", "seq", "journal_size",
-                 "gzipped", "file_size")
+    __slots__ = (
+        "file_size",
+        "gzipped",
+        "index",
+        "journal_size",
+        "last_sync",
+        "manifest",
+        "seq",
+        "slots",
+        "values",
+    )
 
     def __init__(self, manifest: dict) -> None:
         self.slots: list[Slot] = []
