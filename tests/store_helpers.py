@@ -113,3 +113,94 @@ def _writer_main(folder: str, file_size: str, nkeys: str, min_journal: str) -> N
 
 if __name__ == "__main__":
     _writer_main(*sys.argv[1:])
+
+
+# -- damage trials -------------------------------------------------------------------
+
+#: What is damaged: the kinds of file a trial picks from.
+DAMAGE_KINDS = ("shard", "gzip shard", "journal", "manifest")
+#: How: one bit flipped, the file cut, two lines swapped, a line dropped.
+DAMAGES = ("flip", "truncate", "swap", "drop")
+
+
+def damage_folder(folder: Path, gzipped: bool) -> list:
+    """A folder of four shards and a journal of three commits; what it reads as."""
+    from tastypy.store import DELETE, Store
+
+    store = Store(folder, gzipped=gzipped, file_size=3)
+    store.commit([(key, json.dumps({"n": i, "tag": f"t{i}"})) for i, key in enumerate(crash_keys(10))])
+    store.compact()
+    store.commit([("k0", '"changed"'), (5, "[1,2]")])
+    store.commit([(("t", 7, ("n", 7)), DELETE)])
+    store.commit([("new", "null"), ("k3", "true")])
+    pairs = store.load()
+    store.close()
+    return pairs
+
+
+def damaged_file(folder: Path, kind: str, rng: random.Random) -> Path:
+    manifest = json.loads((folder / "tastypy.manifest.json").read_text())
+    if kind == "manifest":
+        return folder / "tastypy.manifest.json"
+    if kind == "journal":
+        return folder / manifest["journal"]
+    return folder / rng.choice(manifest["shards"])
+
+
+def damage_bytes(data: bytes, how: str, rng: random.Random) -> bytes:
+    """``data`` damaged once, ``how``; never the same bytes."""
+    if how == "flip":
+        at = rng.randrange(len(data))
+        return data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1 :]
+    if how == "truncate":
+        return data[: rng.randrange(len(data))]
+    lines = data.splitlines(keepends=True)
+    if len(lines) < 2:  # a gzip or manifest file is mostly one line: cut it instead
+        return data[: rng.randrange(len(data))]
+    i, j = rng.sample(range(len(lines)), 2)
+    if how == "swap":
+        lines[i], lines[j] = lines[j], lines[i]
+    else:
+        del lines[i]
+    return b"".join(lines)
+
+
+def damage_trial(tmp: Path, kind: str, how: str, rng: random.Random) -> str:
+    """One damaged folder, opened by a reader then a writer: how it was taken.
+
+    ``error``: both raised IntegrityError and the files are as they were;
+    ``same``: both read what was written (the damage hit nothing that matters);
+    ``prefix``: the journal was cut to a prefix, which is what a crash leaves:
+    it reads as an earlier commit, and cannot be told apart (see the README);
+    ``silent``: anything else — a failure.
+    """
+    from tastypy.errors import IntegrityError
+    from tastypy.store import Store
+
+    folder = tmp / f"{kind}-{how}-{rng.randrange(1 << 30)}".replace(" ", "-")
+    pairs = damage_folder(folder, gzipped=kind == "gzip shard")
+    target = damaged_file(folder, kind, rng)
+    original = target.read_bytes()
+    data = damage_bytes(original, how, rng)
+    if data == original:
+        return "same"
+    target.write_bytes(data)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    outcomes = []
+    for readonly in (True, False):
+        try:
+            store = Store(folder, readonly=readonly)
+        except IntegrityError:
+            outcomes.append("error")
+            continue
+        read = store.load()
+        store.close()
+        if read == pairs:
+            outcomes.append("same")
+        elif kind == "journal" and original.startswith(data):
+            outcomes.append("prefix")
+        else:
+            outcomes.append("silent")
+    if outcomes[0] == "error" and {p.name: p.read_bytes() for p in folder.iterdir()} != files:
+        return "silent"  # refused, yet changed
+    return outcomes[0] if outcomes[0] == outcomes[1] else "silent"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from unittest import mock
 
 from tastypy.store import DELETE, Store, folder as store_folder
@@ -23,13 +24,20 @@ def test_one_key_commit_in_a_big_store_writes_a_line(tmp_path):
         written.append(len(data))
         return real_write(fd, data)
 
-    with mock.patch("os.write", counting_write), mock.patch("builtins.open") as no_open:
+    with (
+        mock.patch("os.write", counting_write),
+        mock.patch("builtins.open") as no_open,
+        mock.patch.object(store_folder, "create_file") as no_create,
+        mock.patch("zlib.crc32", wraps=zlib.crc32) as crc32,
+    ):
         store.commit([("key50000", '{"n":50000,"done":true}')])
-    no_open.assert_not_called()  # no shard file was rewritten
+    no_open.assert_not_called()  # no shard file was read or rewritten
+    no_create.assert_not_called()
+    assert all(len(call.args[0]) < 4096 for call in crc32.call_args_list)  # no shard re-summed
     after = folder_bytes(tmp_path / "big")
     changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name)}
     assert sum(written) < 4096, written
-    assert list(changed) == [store._manifest["journal"]] and sum(changed.values()) == sum(written)
+    assert list(changed) == [store._snap.manifest["journal"]] and sum(changed.values()) == sum(written)
     store.close()
     assert dict(Store(tmp_path / "big", readonly=True).load())["key50000"] == '{"n":50000,"done":true}'
 
@@ -53,10 +61,10 @@ def test_compact_folds_the_journal(tmp_path):
     assert not store.compact()  # nothing journaled yet
     store.commit([(4, DELETE)])
     store.commit([(1, "1")])
-    journal = store._manifest["journal"]
+    journal = store._snap.manifest["journal"]
     assert store.compact()
     assert store.info()["shards"] == 3 and not (tmp_path / "s" / journal).exists()
-    assert (tmp_path / "s" / store._manifest["journal"]).stat().st_size == 0
+    assert (tmp_path / "s" / store._snap.manifest["journal"]).stat().st_size == 0
     store.close()
     expected = [(0, "0"), (1, "1"), (2, "0"), (3, "0"), (5, "0"), (6, "0"), (7, "0"), (8, "0")]
     assert Store(tmp_path / "s", readonly=True).load() == expected

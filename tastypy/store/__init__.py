@@ -4,7 +4,8 @@ Layout of a folder::
 
     0.json 7.json …          shards: one ``<json key>\\t<json value>\\n`` line an entry
     journal.12.log           commits made since the shards were last rewritten
-    tastypy.manifest.json    which shards (in order) and which journal hold the data
+    tastypy.manifest.json    which shards (in order, each with its size, entry count
+                             and CRC32) and which journal hold the data; its own CRC32
     tastypy.lock             flock'ed by the one writer; holds its pid
 
 Why a commit is all or nothing, whenever the process dies:
@@ -15,9 +16,9 @@ Why a commit is all or nothing, whenever the process dies:
   number, and old files are deleted only after the new manifest is durable.
 * A small commit appends one batch to the journal with one ``os.write`` and
   ``fdatasync``. The batch ends with a record holding its line count and CRC32, so
-  a batch cut short by a crash (or torn by the disk) has no matching record and is
-  ignored: the folder reads as the commit before. A writer cuts such a tail off
-  when it opens, so a mismatched batch followed by a good one can only be damage.
+  a batch cut short by a crash (or torn by the disk) has no record and is ignored:
+  the folder reads as the commit before. A writer cuts such a tail off when it
+  opens. A whole record that does not match is damage, not a crash.
 * A large commit, or one that would make the journal outgrow the shards, compacts:
   new shard files for the changed slots and an empty journal are written and
   fsynced, the folder is fsynced, then the manifest is replaced. Before the replace
@@ -27,12 +28,15 @@ Why a commit is all or nothing, whenever the process dies:
   in-memory state is restored, and the exception propagates. After a failed fsync
   the journal is no longer trusted: the next commit compacts to a fresh one.
 
-Readers take no lock: they read the manifest, its shards, then the journal up to
-its last complete batch. If a file has vanished (a compaction deleted it) and the
+Readers take no lock: they read the manifest, its shards (checked against it),
+then the journal up to its last complete batch. If a file has vanished (a compaction deleted it) and the
 manifest changed meanwhile, they read again.
 
 Folders of tastypy 0.x (shards ``0.json``, ``1.json``, … and no manifest) are read as
-they are; a writer first gives them a manifest naming exactly those shards.
+they are; a writer first gives them a manifest naming exactly those shards. A folder
+with a journal but no manifest is not one of those: it is refused, untouched.
+
+Every file is opened without following links (see ``durable.py``) and created 0600.
 """
 
 from tastypy.store.folder import DELETE, Store

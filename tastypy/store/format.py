@@ -10,6 +10,10 @@ from pathlib import Path
 
 from tastypy.errors import IntegrityError
 from tastypy.keys import Key, check_key, key_from_json
+from tastypy.store.durable import read_bytes
+
+#: The manifest's file name (named in messages).
+MANIFEST = "tastypy.manifest.json"
 
 # Compact and readable: what ``json.dumps`` gives once spaces are dropped.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -74,7 +78,10 @@ def parse_lines(
         ktext, tab, vtext = line.partition("\t")
         if not tab and not deletes:
             raise damage(path, n, "truncated line (no tab, no value)")
-        key = key_from_json(_decode(ktext, path, n, "key"))
+        try:
+            key = key_from_json(_decode(ktext, path, n, "key"))
+        except RecursionError:  # an array key nested too deep to be one of ours
+            key = None
         if key is None:
             raise damage(path, n, f"key {ktext} is not a string, integer or array")
         if tab:
@@ -92,26 +99,40 @@ def _decode(text: str, path: Path, n: int, what: str) -> object:
         obj, end = _scan(text, 0)
         if end == len(text):
             return obj
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         pass
     try:  # whitespace around the JSON: a hand-edited or 0.x line
         return json.loads(text)
+    except RecursionError:
+        raise damage(path, n, f"the {what} {text[:60]!r}… is nested too deep") from None
     except ValueError:
         reason = "is empty (truncated line)" if not text.strip() else "is not valid JSON"
         raise damage(path, n, f"the {what} {text[:60]!r} {reason}") from None
 
 
-def read_shard(path: Path) -> tuple[list[tuple[Key, str, str | None, object]], int]:
-    """The entries of one shard file (gzip when its name ends in ``.gz``), and its size."""
-    with open(path, "rb") as f:
-        data = f.read()
-    size = len(data)
+def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str, str | None, object]], int, int]:
+    """The entries of one shard file (gzip when its name ends in ``.gz``), its size and CRC32.
+
+    ``expect`` is what the manifest says the file holds (None for a 0.x folder):
+    its size and checksum are checked before anything is parsed.
+    """
+    data = read_bytes(path)
+    size, crc = len(data), zlib.crc32(data)
+    fix = "restore the folder from a backup"
+    if expect is not None:
+        if size != expect["bytes"]:
+            raise damage(path, None, f"{size} bytes, yet {MANIFEST} says {expect['bytes']}", fix)
+        if crc != expect["crc32"]:
+            raise damage(path, None, f"its checksum does not match the one in {MANIFEST}", fix)
     if path.name.endswith(".gz"):
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error):
             raise damage(path, None, "not a valid gzip file", "restore it from a backup") from None
-    return parse_lines(split_lines(data, path), path), size
+    lines = parse_lines(split_lines(data, path), path)
+    if expect is not None and len(lines) != expect["entries"]:
+        raise damage(path, None, f"{len(lines)} entries, yet {MANIFEST} says {expect['entries']}", fix)
+    return lines, size, crc
 
 
 def shard_bytes(entries, gzipped: bool) -> bytes:

@@ -1,9 +1,14 @@
 """The journal: append-only batches of change lines, each closed by a checked record.
 
 A batch is ``<key>\\t<value>\\n`` (set) and ``<key>\\n`` (delete) lines followed by
-``{"commit":<seq>,"lines":<count>,"crc32":<crc of those lines' bytes>}\\n``. A batch
-whose record is missing or does not match, at the end of the file, is a commit that
-was interrupted: it never happened. The same followed by a good batch is damage.
+``{"commit":<seq>,"lines":<count>,"crc32":<crc of those lines' bytes>}\\n``.
+
+A batch is written with one ``write``, so a crash can only leave a *prefix* of
+the last one: whole change lines, then maybe part of a line or of the record.
+Such a tail is a commit that never happened. Anything else is damage: a record
+that is whole (it reached its ``}``) but does not match, a line that is neither
+a change nor a record, commits out of sequence. A record whose newline alone is
+damaged still counts: all it vouches for is intact.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import json
 import zlib
 from pathlib import Path
 
+from tastypy.store.durable import read_bytes
 from tastypy.store.format import Key, damage, parse_lines
 
 _RECORD = '{"commit":%d,"lines":%d,"crc32":%d}\n'
+_FIX = "restore the folder from a backup"
 
 Batch = list[tuple[Key, str, "str | None", object]]
 
@@ -27,17 +34,15 @@ def encode_batch(lines: list[str], seq: int) -> bytes:
 
 def read_journal(path: Path) -> tuple[list[Batch], int, int]:
     """The complete batches, the byte offset where they end, and the last sequence number."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_bytes(path)
     batches: list[Batch] = []
     pending: list[bytes] = []
     pos = end = seq = 0
     lineno = first = 1
-    bad = None  # line where the first unmatched batch starts
     while True:
         nl = data.find(b"\n", pos)
         if nl < 0:
-            break  # a torn last line: part of an interrupted commit
+            break
         line = data[pos : nl + 1]
         pos = nl + 1
         lineno += 1
@@ -45,39 +50,33 @@ def read_journal(path: Path) -> tuple[list[Batch], int, int]:
         if not line.startswith(b"{"):
             pending.append(line)
             continue
-        number = _matches(line, pending)
-        if number is not None:
-            if bad is not None:
-                raise damage(
-                    path, bad, "a commit that does not match its record is followed by good ones",
-                    "restore the folder from a backup",
-                )
-            if number != seq + 1:
-                raise damage(
-                    path, lineno - 1, f"commit {number} follows commit {seq}",
-                    "restore the folder from a backup",
-                )
-            batches.append(_parse(pending, path, first))
-            seq += 1
-            end = pos
-        elif bad is None:
-            bad = first
+        seq = _check(path, line[:-1], pending, seq, first)
+        batches.append(_parse(pending, path, first))
+        end = pos
         pending = []
         first = lineno
+    tail = data[pos:]
+    if tail.startswith(b"{") and not tail.endswith(b"}") and b"}" in tail:
+        # Only a newline may follow a record: this one was changed after it was written.
+        raise damage(path, lineno, "the commit record runs on past its end", _FIX)
+    if pending:
+        _parse(pending, path, first)  # whole lines of a torn commit: still lines of ours
     return batches, end, seq
 
 
-def _matches(record: bytes, lines: list[bytes]) -> int | None:
-    """The commit number of a record that matches its lines, else None."""
+def _check(path: Path, record: bytes, lines: list[bytes], seq: int, first: int) -> int:
+    """The commit number of a record that matches its lines and follows ``seq``, else damage."""
     try:
         fields = json.loads(record)
     except ValueError:
-        return None
-    if not isinstance(fields, dict) or not isinstance(fields.get("commit"), int):
-        return None
-    if fields != {"commit": fields["commit"], "lines": len(lines), "crc32": zlib.crc32(b"".join(lines))}:
-        return None
-    return fields["commit"]
+        fields = None
+    if not isinstance(fields, dict) or fields != {
+        "commit": fields.get("commit"), "lines": len(lines), "crc32": zlib.crc32(b"".join(lines))
+    }:
+        raise damage(path, first, "a commit that does not match its record", _FIX)
+    if fields["commit"] != seq + 1:
+        raise damage(path, first + len(lines), f"commit {fields['commit']} follows commit {seq}", _FIX)
+    return seq + 1
 
 
 def _parse(lines: list[bytes], path: Path, first: int) -> Batch:

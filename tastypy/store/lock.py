@@ -9,6 +9,7 @@ import weakref
 from pathlib import Path
 
 from tastypy.errors import LockedError
+from tastypy.store.durable import open_file
 
 LOCK = "tastypy.lock"
 
@@ -20,7 +21,7 @@ class WriterLock:
     """Exclusive, non-blocking; released by ``release()``, by GC, or when the process dies."""
 
     def __init__(self, folder: Path) -> None:
-        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = open_file(folder / LOCK, os.O_RDWR | os.O_CREAT)
         try:
             _lock(fd, folder)
             os.ftruncate(fd, 0)
@@ -59,7 +60,7 @@ def _lock(fd: int, folder: Path) -> None:
 def writer_pid(folder: Path) -> int | None:
     """The pid of the process holding the writer lock of ``folder`` now, else None."""
     try:
-        fd = os.open(Path(folder) / LOCK, os.O_RDONLY)
+        fd = open_file(Path(folder) / LOCK)
     except FileNotFoundError:
         return None
     try:

@@ -1,127 +1,96 @@
-"""The manifest (which files make the last commit) and the durable-write helpers."""
+"""The manifest: which files, holding exactly what, make the last commit.
+
+It is one line of JSON ending in its own checksum: ``{…,"crc32":N}`` where N is
+the CRC32 of every byte before ``,"crc32":``. Each shard is listed with its size
+in bytes, its number of entries and the CRC32 of the file's bytes (for a gzip
+shard, of the compressed file: checked before anything is decompressed, and the
+same sum whether or not one decompresses): ``"shards"`` lists the names in order,
+``"checks"`` maps each name to ``{"bytes":…,"entries":…,"crc32":…}``.
+"""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import secrets
+import zlib
 from pathlib import Path
 
 from tastypy.errors import IntegrityError
-from tastypy.store.format import damage
+from tastypy.store.durable import read_bytes
+from tastypy.store.format import MANIFEST, damage
 
-MANIFEST = "tastypy.manifest.json"
-FORMAT = 1
+FORMAT = 2
 SHARD_NAME = re.compile(r"(\d+)\.json(\.gz)?")
-JOURNAL_NAME = re.compile(r"journal\.\d+\.log")
-_TEMP_NAME = re.compile(re.escape(MANIFEST) + r"\.[0-9a-f.]+\.tmp")
+JOURNAL_NAME = re.compile(r"journal\.(\d+)\.log")
+_SUM = b',"crc32":'
+_FIX = "restore it from a backup"
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest's fields, or None for a folder without one (new or 0.x)."""
+    """The manifest's fields, checked, or None for a folder without one (new or 0.x)."""
     path = folder / MANIFEST
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except FileNotFoundError:
         return None
-    fix = "restore it from a backup"
+    cut = data.rfind(_SUM)
     try:
         manifest = json.loads(data)
-    except ValueError:
-        raise damage(path, None, "the manifest is not JSON", fix) from None
+    except (ValueError, RecursionError):
+        raise damage(path, None, "the manifest is not JSON", _FIX) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("format"), int):
-        raise damage(path, None, "the manifest has no format number", fix)
-    if manifest["format"] > FORMAT:
+        raise damage(path, None, "the manifest has no format number", _FIX)
+    if manifest["format"] != FORMAT:
+        newer = manifest["format"] > FORMAT
         raise IntegrityError(
-            f"{path}: format {manifest['format']} is newer than this tastypy"
-            f" understands ({FORMAT}); upgrade tastypy"
+            f"{path}: format {manifest['format']} is {'newer' if newer else 'older'} than this"
+            f" tastypy reads ({FORMAT}); "
+            + ("upgrade tastypy" if newer else "export it with the tastypy that wrote it")
         )
-    if not (
-        isinstance(manifest.get("shards"), list)
-        and all(isinstance(n, str) and SHARD_NAME.fullmatch(n) for n in manifest["shards"])
-        and isinstance(manifest.get("journal"), str)
-        and JOURNAL_NAME.fullmatch(manifest["journal"])
-        and isinstance(manifest.get("next"), int)
-        and isinstance(manifest.get("gzipped"), bool)
-        and isinstance(manifest.get("file_size"), int)
-        and manifest["file_size"] > 0
-    ):
-        raise damage(path, None, "the manifest lacks a field or has a wrong one", fix)
+    crc = manifest.get("crc32")
+    if type(crc) is not int or cut < 0 or data != b"%s%s%d}\n" % (data[:cut], _SUM, crc):
+        raise damage(path, None, "the manifest does not end in its checksum", _FIX)
+    if zlib.crc32(data[:cut]) != crc:
+        raise damage(path, None, "the manifest does not match its checksum (it was edited)", _FIX)
+    if not _fields_ok(manifest):
+        raise damage(path, None, "the manifest lacks a field or has a wrong one", _FIX)
     return manifest
 
 
+def _fields_ok(m: dict) -> bool:
+    def count(n: object) -> bool:
+        return type(n) is int and n >= 0
+
+    shards, checks = m.get("shards"), m.get("checks")
+    return (
+        isinstance(shards, list)
+        and all(isinstance(n, str) and SHARD_NAME.fullmatch(n) for n in shards)
+        and isinstance(checks, dict)
+        and checks.keys() == set(shards)
+        and len(shards) == len(checks)
+        and all(
+            isinstance(c, dict)
+            and c.keys() == {"bytes", "entries", "crc32"}
+            and count(c["bytes"]) and count(c["entries"]) and count(c["crc32"])
+            for c in checks.values()
+        )
+        and isinstance(m.get("journal"), str)
+        and JOURNAL_NAME.fullmatch(m["journal"]) is not None
+        and count(m.get("next"))
+        and type(m.get("gzipped")) is bool
+        and count(m.get("file_size")) and m["file_size"] > 0
+        and "synced" in m
+        and (m["synced"] is None or type(m["synced"]) in (int, float))
+    )
+
+
 def manifest_bytes(manifest: dict) -> bytes:
-    return (json.dumps(manifest, separators=(",", ":")) + "\n").encode("ascii")
+    """The file content: the fields, then the checksum of the bytes before it."""
+    fields = {name: value for name, value in manifest.items() if name != "crc32"}
+    body = json.dumps(fields, separators=(",", ":")).encode("ascii")[:-1]
+    return b"%s%s%d}\n" % (body, _SUM, zlib.crc32(body))
 
 
-def replace_file(folder: Path, name: str, data: bytes) -> None:
-    """Give ``folder/name`` the content ``data`` in one step (no fsync of the folder).
-
-    Temp file in the same folder, written and fsynced, then ``os.replace``: a crash
-    leaves the old file or the new one. On any error the temp file is removed.
-    """
-    temp = folder / f"{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, folder / name)
-    except BaseException:
-        _remove(temp)
-        raise
-
-
-def remove_temp_files(folder: Path) -> None:
-    """Remove the temp files an interrupted manifest write left (writer only)."""
-    for entry in os.scandir(folder):
-        if _TEMP_NAME.fullmatch(entry.name):
-            _remove(folder / entry.name)
-
-
-def create_file(path: Path, data: bytes) -> None:
-    """Write a new file (never an existing one) and fsync it."""
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def create_journal(path: Path) -> io.FileIO:
-    """Create an empty journal, fsynced; return it open for appending."""
-    # O_APPEND: after a failed batch is cut off, the next one starts at the new end.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
-    journal = io.FileIO(fd, "a")
-    try:
-        os.fsync(fd)
-    except BaseException:
-        journal.close()
-        raise
-    return journal
-
-
-def write_all(fd: int, data: bytes) -> None:
-    # One os.write in practice; the loop only matters for a short write.
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make the folder's entries (creates, renames, deletes) durable."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def shard_check(nbytes: int, entries: int, crc: int) -> dict:
+    """What the manifest says one shard holds (its ``checks`` entry)."""
+    return {"bytes": nbytes, "entries": entries, "crc32": crc}

@@ -1,0 +1,163 @@
+"""One read of a folder: its slots of entries, checked against the manifest."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tastypy.store.format import Key, damage, read_shard
+from tastypy.store.journal import read_journal
+from tastypy.store.manifest import (
+    JOURNAL_NAME,
+    MANIFEST,
+    SHARD_NAME,
+    read_manifest,
+    shard_check,
+)
+
+# Attempts of a reader whose files a compaction replaced while it read them.
+_READ_ATTEMPTS = 100
+
+
+class Slot:
+    """One shard's worth of entries, in order: key -> (key_text, value_text)."""
+
+    __slots__ = ("crc", "dirty", "entries", "name", "nbytes")
+
+    def __init__(self, name: str | None, entries: dict, nbytes: int, crc: int = 0) -> None:
+        self.name = name  # its file in the manifest; None until first written
+        self.entries = entries
+        self.dirty = name is None  # differs from its file: rewrite at compaction
+        self.nbytes = nbytes
+        self.crc = crc  # of the file's bytes
+
+    def check(self) -> dict:
+        """What the manifest says of this slot's file (a clean slot: its entries are the file's)."""
+        return shard_check(self.nbytes, len(self.entries), self.crc)
+
+
+class Snapshot:
+    """What one read found; a writer's commits then change it in place."""
+
+    __slots__ = (
+        "file_size",
+        "gzipped",
+        "index",
+        "journal_size",
+        "last_sync",
+        "manifest",
+        "seq",
+        "slots",
+        "values",
+    )
+
+    def __init__(self, manifest: dict) -> None:
+        self.slots: list[Slot] = []
+        self.index: dict[Key, Slot] = {}
+        # Values decoded while reading, handed over (once) by Store.load_values().
+        self.values: dict[Key, object] | None = {}
+        self.manifest = manifest  # journal None: a 0.x folder no writer adopted yet
+        self.last_sync = manifest["synced"]
+        self.seq = self.journal_size = 0
+        self.gzipped: bool = manifest["gzipped"]
+        self.file_size: int = manifest["file_size"]
+
+
+def read_snapshot(path: Path, gzipped: bool, file_size: int, apply) -> Snapshot:
+    """Read the folder; ``apply(snapshot, ops)`` replays journaled changes.
+
+    A writer may compact (and delete files) while a reader reads: if a file the
+    manifest names is gone and the manifest changed meanwhile, read again.
+    """
+    for attempt in range(_READ_ATTEMPTS):
+        if attempt:
+            time.sleep(min(attempt * 0.001, 0.05))  # let a busy writer get ahead
+        manifest = read_manifest(path)
+        try:
+            return _read_files(path, manifest or legacy_manifest(path, gzipped, file_size), apply)
+        except FileNotFoundError as exc:
+            if read_manifest(path) == manifest:
+                raise damage(
+                    Path(exc.filename), None, f"missing, yet {MANIFEST} lists it",
+                    "restore it from a backup",
+                ) from None
+    raise OSError(f"{path}: the folder kept changing while being read; retry")
+
+
+def _read_files(path: Path, manifest: dict, apply) -> Snapshot:
+    snap = Snapshot(manifest)
+    legacy = manifest["journal"] is None
+    for name in manifest["shards"]:
+        _add_shard(snap, path / name, None if legacy else manifest["checks"][name])
+    if legacy:
+        return snap
+    journal = path / manifest["journal"]
+    batches, snap.journal_size, snap.seq = read_journal(journal)
+    values = snap.values
+    for batch in batches:
+        apply(snap, [(key, ktext, vtext) for key, ktext, vtext, _ in batch])
+        for key, _, vtext, value in batch:
+            if vtext is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+    if snap.seq:
+        snap.last_sync = os.stat(journal).st_mtime
+    return snap
+
+
+def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
+    lines, nbytes, crc = read_shard(path, expect)
+    entries = {key: (ktext, vtext) for key, ktext, vtext, _ in lines}
+    snap.values.update([(key, value) for key, _, _, value in lines])
+    if len(entries) < len(lines) or not snap.index.keys().isdisjoint(entries):
+        seen = set(snap.index)
+        for n, (key, ktext, _, _) in enumerate(lines, 1):
+            if key in seen:
+                raise damage(path, n, f"the key {ktext} appears a second time")
+            seen.add(key)
+    slot = Slot(path.name, entries, nbytes, crc)
+    snap.slots.append(slot)
+    snap.index.update(dict.fromkeys(entries, slot))
+
+
+def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict:
+    """The manifest a folder without one stands for: shards 0, 1, 2 … (tastypy 0.x).
+
+    A folder holding a journal of tastypy's is not one: its manifest was lost,
+    and with it the only record of which files hold the data.
+    """
+    found: dict[bool, dict[int, str]] = {False: {}, True: {}}
+    journals = []
+    latest = None
+    with os.scandir(path) as entries:
+        for entry in entries:
+            match = SHARD_NAME.fullmatch(entry.name)
+            if match:
+                found[bool(match[2])][int(match[1])] = entry.name
+                latest = max(latest or 0, entry.stat(follow_symlinks=False).st_mtime)
+            elif JOURNAL_NAME.fullmatch(entry.name):
+                journals.append(entry)
+    if found[not gzipped] and not found[gzipped]:
+        gzipped = not gzipped
+    names = found[gzipped]
+    for entry in journals:
+        # An empty journal numbered after the shards: an adoption cut short.
+        if entry.name != f"journal.{len(names)}.log" or entry.stat(follow_symlinks=False).st_size:
+            raise damage(
+                path / MANIFEST, None, f"missing, yet {entry.name} shows tastypy wrote this folder",
+                "restore the manifest from a backup; nothing was changed",
+            )
+    for number in range(len(names)):
+        if number not in names:
+            missing = f"{number}.json.gz" if gzipped else f"{number}.json"
+            raise damage(
+                path / missing, None,
+                f"missing, yet shards up to {max(names)} exist", "restore it from a backup",
+            )
+    return {
+        "format": None, "gzipped": gzipped, "file_size": file_size,
+        "shards": [names[n] for n in range(len(names))], "journal": None,
+        "next": len(names), "synced": latest,
+    }
