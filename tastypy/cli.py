@@ -183,7 +183,7 @@ def _kind(pod: POD, text: str) -> str:
 
 def _run_info(args: argparse.Namespace) -> None:
     path = _tastypy_folder(args.path)
-    store = Store(path.absolute(), readonly=True)
+    store = Store(path.absolute(), read_only=True)
     try:
         facts = store.info()
     finally:
@@ -331,7 +331,7 @@ def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
 
 def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
     path = _tastypy_folder(args.path)
-    store = Store(path.absolute(), readonly=True)
+    store = Store(path.absolute(), read_only=True)
     try:
         facts = store.info()  # reads every shard and the journal: damage raises
     finally:

@@ -31,15 +31,10 @@ def folder_path(path: str | os.PathLike) -> pathlib.Path:
     return pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
 
 
-def _read_only(store: Store) -> bool:
-    # Fallback until the store names it ``read_only`` (its ``readonly`` today).
-    return store.read_only if hasattr(store, "read_only") else store.readonly
-
-
 def _sync_all() -> None:
     """At exit: settle every writer of this process; one failure does not stop the rest."""
     for pod in list(_registry.values()):
-        if pod._pid == os.getpid() and not _read_only(pod._store):
+        if pod._pid == os.getpid() and not pod._store.read_only:
             try:
                 pod._settle()
             except Exception:  # noqa: BLE001 -- logged; the other PODs must still sync
@@ -126,8 +121,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 self.close()
                 raise
 
-    def _open(self, path: pathlib.Path, readonly: bool, gzipped: bool, file_size: int) -> None:
-        self._store = Store(path, gzipped=gzipped, file_size=file_size, readonly=readonly)
+    def _open(self, path: pathlib.Path, read_only: bool, gzipped: bool, file_size: int) -> None:
+        self._store = Store(path, gzipped=gzipped, file_size=file_size, read_only=read_only)
         # What this process asked for (the folder's own format may differ and wins).
         self._format = {"gzipped": gzipped, "file_size": file_size}
         self._pid = os.getpid()
@@ -136,7 +131,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict = {}
         self._proxies: dict = {}
-        self._proxy_types = READ_ONLY if readonly else WRITABLE
+        self._proxy_types = READ_ONLY if read_only else WRITABLE
         self._held = False
         self._users = 1
         try:
@@ -144,8 +139,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         except BaseException:
             self._store.close()  # a folder that failed to open keeps no lock
             raise
-        _registry[(path, readonly)] = self
-        if not readonly:
+        _registry[(path, read_only)] = self
+        if not read_only:
             exits.on_exit(_sync_all)
 
     def _options(self) -> dict:
@@ -270,7 +265,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         self._sync_if_due()
 
     def _writable(self) -> None:
-        if _read_only(self._store):
+        if self._store.read_only:
             raise ReadOnlyError(
                 f"{self._store.path} is open with mode='r'; "
                 "open it with mode='w' to change it"
@@ -431,12 +426,12 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             self.sync()
             self._users -= 1
             return
-        if not _read_only(store) and self._pid == os.getpid():
+        if not store.read_only and self._pid == os.getpid():
             # A failed sync raises here and leaves the POD open with its
             # changes: a later close() or the exit hook tries again.
             self._settle()
         self._users = 0
-        key = (store.path, _read_only(store))
+        key = (store.path, store.read_only)
         if _registry.get(key) is self:
             del _registry[key]
         store.close()

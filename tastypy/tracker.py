@@ -78,9 +78,9 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
     def _options(self) -> dict:
         return {**super()._options(), "max_tries": self.max_tries}
 
-    def _open(self, path: Any, readonly: bool, gzipped: bool, file_size: int) -> None:
+    def _open(self, path: Any, read_only: bool, gzipped: bool, file_size: int) -> None:
         self._order = TaskOrder()  # before the load, which calls _reloaded()
-        super()._open(path, readonly, gzipped, file_size)
+        super()._open(path, read_only, gzipped, file_size)
         if self._proxy_types is WRITABLE:
             self._proxy_types = RECORD_PROXY_TYPES
 

@@ -90,7 +90,7 @@ def crash_round(folder: Path, rng: random.Random, file_size: int, nkeys: int, mi
         assert child.poll() is None, child.stderr.read().decode()
     finally:
         kill(child)
-    reader = Store(folder, readonly=True)
+    reader = Store(folder, read_only=True)
     try:
         return generation(reader, nkeys)
     finally:
@@ -189,7 +189,7 @@ def damage_trial(tmp: Path, kind: str, how: str, rng: random.Random) -> str:
     outcomes = []
     for readonly in (True, False):
         try:
-            store = Store(folder, readonly=readonly)
+            store = Store(folder, read_only=readonly)
         except IntegrityError:
             outcomes.append("error")
             continue

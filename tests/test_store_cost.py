@@ -39,7 +39,7 @@ def test_one_key_commit_in_a_big_store_writes_a_line(tmp_path):
     assert sum(written) < 4096, written
     assert list(changed) == [store._snap.manifest["journal"]] and sum(changed.values()) == sum(written)
     store.close()
-    assert dict(Store(tmp_path / "big", readonly=True).load())["key50000"] == '{"n":50000,"done":true}'
+    assert dict(Store(tmp_path / "big", read_only=True).load())["key50000"] == '{"n":50000,"done":true}'
 
 
 def test_folder_stays_bounded_over_many_commits(tmp_path, monkeypatch):
@@ -67,4 +67,4 @@ def test_compact_folds_the_journal(tmp_path):
     assert (tmp_path / "s" / store._snap.manifest["journal"]).stat().st_size == 0
     store.close()
     expected = [(0, "0"), (1, "1"), (2, "0"), (3, "0"), (5, "0"), (6, "0"), (7, "0"), (8, "0")]
-    assert Store(tmp_path / "s", readonly=True).load() == expected
+    assert Store(tmp_path / "s", read_only=True).load() == expected

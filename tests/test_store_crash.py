@@ -49,7 +49,7 @@ def test_reader_never_sees_half_a_commit(tmp_path):
         seen = set()
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            reader = Store(folder, readonly=True)
+            reader = Store(folder, read_only=True)
             seen.add(generation(reader, 200))
             reader.close()
         assert child.poll() is None, child.stderr.read().decode()

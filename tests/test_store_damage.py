@@ -34,7 +34,7 @@ def damaged(tmp_path, files: dict, match: str) -> IntegrityError:
         (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
     for readonly in (True, False):
         with pytest.raises(IntegrityError, match=match) as raised:
-            Store(folder, readonly=readonly).load()
+            Store(folder, read_only=readonly).load()
     assert "restore it from a backup" in str(raised.value)
     return raised.value
 
@@ -94,7 +94,7 @@ def test_missing_shard_named_by_the_manifest(tmp_path):
     (folder / shard).unlink()
     for readonly in (True, False):
         with pytest.raises(IntegrityError, match=rf"{shard}: missing, yet tastypy.manifest.json lists it"):
-            Store(folder, readonly=readonly)
+            Store(folder, read_only=readonly)
 
 
 def journal_of(folder: Path) -> Path:
@@ -107,7 +107,7 @@ def test_bad_batch_followed_by_a_good_one(tmp_path):
     journal.write_bytes(journal.read_bytes().replace(b'"a"\t10', b'"a"\t99'))
     for readonly in (True, False):
         with pytest.raises(IntegrityError, match=rf"{journal.name} line 1: a commit that does not match"):
-            Store(folder, readonly=readonly)
+            Store(folder, read_only=readonly)
 
 
 @pytest.mark.parametrize("cut", [1, 10, 30])
@@ -117,14 +117,14 @@ def test_torn_journal_tail_is_an_interrupted_commit(tmp_path, cut):
     whole = journal.read_bytes()
     journal.write_bytes(whole[:-cut])
     expected = [("a", "10"), ("b", "2"), ("c", "3")]
-    assert Store(folder, readonly=True).load() == expected
+    assert Store(folder, read_only=True).load() == expected
     assert journal.read_bytes() == whole[:-cut]  # a reader changes nothing
     store = Store(folder)
     assert store.load() == expected
     assert len(journal.read_bytes()) < len(whole) - cut  # the writer cut the tail off
     store.commit([("e", "5")])
     store.close()
-    assert Store(folder, readonly=True).load() == expected + [("e", "5")]
+    assert Store(folder, read_only=True).load() == expected + [("e", "5")]
 
 
 def test_messages_are_never_bare_json_errors(tmp_path):
@@ -133,7 +133,7 @@ def test_messages_are_never_bare_json_errors(tmp_path):
 
 
 def test_legacy_fixture_reads_as_it_is(tmp_path):
-    reader = Store(LEGACY, readonly=True, file_size=2)
+    reader = Store(LEGACY, read_only=True, file_size=2)
     assert decoded(reader) == LEGACY_PAIRS
     assert [type(k) for k, _ in reader.load()] == [str, int, tuple, str, tuple]
     assert sorted(p.name for p in LEGACY.iterdir()) == ["0.json", "1.json", "2.json"]
@@ -161,14 +161,14 @@ def test_gzipped_legacy_folder(tmp_path):
     folder.mkdir()
     for src in LEGACY.iterdir():
         (folder / f"{src.name}.gz").write_bytes(gzip.compress(src.read_bytes()))
-    reader = Store(folder, readonly=True)  # gzipped=False, but the files say otherwise
+    reader = Store(folder, read_only=True)  # gzipped=False, but the files say otherwise
     assert reader.gzipped and decoded(reader) == LEGACY_PAIRS
     store = Store(folder, file_size=2)
     store.commit([(f"k{i}", str(i)) for i in range(5)])
     store.close()
     shards = json.loads((folder / "tastypy.manifest.json").read_text())["shards"]
     assert len(shards) == 5 and all(name.endswith(".json.gz") for name in shards)
-    assert len(Store(folder, readonly=True).load()) == 10
+    assert len(Store(folder, read_only=True).load()) == 10
 
 
 def test_missing_commit_in_the_journal(tmp_path):
@@ -177,7 +177,7 @@ def test_missing_commit_in_the_journal(tmp_path):
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b"".join(lines[2:]))  # drop the first batch (a line and its record)
     with pytest.raises(IntegrityError, match=rf"{journal.name} line 2: commit 2 follows commit 0"):
-        Store(folder, readonly=True)
+        Store(folder, read_only=True)
 
 
 def test_writer_removes_only_its_own_leftovers(tmp_path):
@@ -185,7 +185,7 @@ def test_writer_removes_only_its_own_leftovers(tmp_path):
     leftovers = ["99.json", "98.json.gz", "journal.97.log", "tastypy.manifest.json.123.ab12.tmp"]
     for name in leftovers + ["README", "notes.tmp", "5.json.bak"]:
         (folder / name).write_text("x")
-    Store(folder, readonly=True).close()
+    Store(folder, read_only=True).close()
     assert all((folder / name).exists() for name in leftovers)  # readers write nothing
     Store(folder).close()
     assert not any((folder / name).exists() for name in leftovers)

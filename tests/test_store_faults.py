@@ -65,11 +65,11 @@ def check_failure_leaves_previous_state(tmp_path, target, call, exc, changes):
     folder = tmp_path / "s"
     assert not list(folder.glob("*.tmp"))
     assert store.load() == BEFORE
-    assert Store(folder, readonly=True).load() == BEFORE
+    assert Store(folder, read_only=True).load() == BEFORE
     store.commit(changes)  # the retry works
     assert store.load() == expected(changes)
     store.close()
-    assert Store(folder, readonly=True).load() == expected(changes)
+    assert Store(folder, read_only=True).load() == expected(changes)
     reopened = Store(folder)
     assert reopened.load() == expected(changes)
     reopened.close()
@@ -124,7 +124,7 @@ def test_after_a_failed_fsync_the_journal_is_not_trusted(tmp_path):
     assert store._snap.manifest["journal"] != journal  # compacted to a fresh journal
     assert not (tmp_path / "s" / journal).exists()
     store.close()
-    assert Store(tmp_path / "s", readonly=True).load() == expected(SMALL)
+    assert Store(tmp_path / "s", read_only=True).load() == expected(SMALL)
 
 
 KEYS = ["a", "b", "c", "d", "e", "f", "g", "h", "x", "y"]
@@ -153,4 +153,4 @@ def test_any_failed_commit_restores_memory_exactly(tmp_path_factory, batch):
     store.commit(batch)
     assert store.load() == expected(batch, before)
     store.close()
-    assert Store(store.path, readonly=True).load() == expected(batch, before)
+    assert Store(store.path, read_only=True).load() == expected(batch, before)

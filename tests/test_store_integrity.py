@@ -29,7 +29,7 @@ def refused(folder: Path, match: str) -> IntegrityError:
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
     for readonly in (True, False):
         with pytest.raises(IntegrityError, match=match) as raised:
-            Store(folder, readonly=readonly)
+            Store(folder, read_only=readonly)
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
     assert after == {**before, **{n: after[n] for n in after.keys() - before.keys()}}
     assert after.keys() - before.keys() <= {"tastypy.lock"}
@@ -152,11 +152,11 @@ def test_an_interrupted_adoption_is_not_mistaken_for_a_lost_manifest(tmp_path):
     folder.mkdir()
     (folder / "0.json").write_bytes(b'"a"\t1\n')
     (folder / "journal.1.log").write_bytes(b"")  # created, then the process died
-    assert Store(folder, readonly=True).load() == [("a", "1")]
+    assert Store(folder, read_only=True).load() == [("a", "1")]
     store = Store(folder)
     store.commit([("b", "2")])
     store.close()
-    assert Store(folder, readonly=True).load() == [("a", "1"), ("b", "2")]
+    assert Store(folder, read_only=True).load() == [("a", "1"), ("b", "2")]
 
 
 # -- 4. every damage is an IntegrityError naming the file ------------------------------
@@ -203,7 +203,7 @@ def test_links_inside_the_folder_are_refused(tmp_path, name):
     readers = [] if name == "tastypy.lock" else [True]  # readers never open the lock
     for readonly in readers + [False]:
         with pytest.raises(IntegrityError, match=rf"{name} is a symbolic link"):
-            Store(folder, readonly=readonly)
+            Store(folder, read_only=readonly)
     assert victim.read_bytes() == kept
 
 
@@ -250,4 +250,4 @@ def test_read_only_is_public(tmp_path):
     store = Store(tmp_path / "d")
     assert store.read_only is False
     store.close()
-    assert Store(tmp_path / "d", readonly=True).read_only is True
+    assert Store(tmp_path / "d", read_only=True).read_only is True

@@ -59,7 +59,7 @@ def test_lock_is_free_after_the_holder_is_killed(tmp_path):
         assert writer_pid(tmp_path / "s") == holder.pid
         with pytest.raises(LockedError, match=str(holder.pid)):
             Store(tmp_path / "s")
-        reader = Store(tmp_path / "s", readonly=True)  # a reader opens meanwhile
+        reader = Store(tmp_path / "s", read_only=True)  # a reader opens meanwhile
         assert reader.load() == [("held", "1")]
         assert reader.info()["writer_pid"] == holder.pid
     finally:
@@ -102,13 +102,13 @@ def test_a_forked_child_neither_holds_nor_uses_the_lock(tmp_path):
         os.close(read_end)
         os.close(write_end)
     assert os.waitstatus_to_exitcode(status) == 7
-    assert Store(tmp_path / "s", readonly=True).load() == []
+    assert Store(tmp_path / "s", read_only=True).load() == []
 
 
 def test_reader_never_writes(tmp_path):
     Store(tmp_path / "s").close()
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()}
-    reader = Store(tmp_path / "s", readonly=True)
+    reader = Store(tmp_path / "s", read_only=True)
     reader.load()
     reader.info()
     reader.close()

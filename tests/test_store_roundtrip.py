@@ -38,14 +38,14 @@ def test_commit_orders_like_a_dict(tmp_path):
     expected = [("b", "20"), ("c", "3"), ("d", "4"), ("a", "10")]
     assert store.load() == expected
     store.close()
-    assert Store(tmp_path / "s", readonly=True).load() == expected
+    assert Store(tmp_path / "s", read_only=True).load() == expected
 
 
 def test_keys_keep_their_type(tmp_path):
     store = Store(tmp_path / "s")
     store.commit([(key, str(i)) for i, key in enumerate(KEYS)])
     store.close()
-    loaded = Store(tmp_path / "s", readonly=True).load()
+    loaded = Store(tmp_path / "s", read_only=True).load()
     assert [k for k, _ in loaded] == KEYS
     assert [type(k) for k, _ in loaded] == [type(k) for k in KEYS]
 
@@ -53,7 +53,7 @@ def test_keys_keep_their_type(tmp_path):
 def test_folder_and_attributes(tmp_path):
     path = tmp_path / "x" / "y"
     store = Store(path, gzipped=True, file_size=7)
-    assert (store.path, store.readonly, store.gzipped, store.file_size) == (path, False, True, 7)
+    assert (store.path, store.read_only, store.gzipped, store.file_size) == (path, False, True, 7)
     store.commit([(i, "1") for i in range(20)])  # more than file_size: shards are written
     assert sorted(p.name for p in path.glob("*.json.gz"))
     info = store.info()
@@ -62,7 +62,7 @@ def test_folder_and_attributes(tmp_path):
     assert info["writer_pid"] == os.getpid()
     store.close()
     store.close()  # idempotent
-    reader = Store(path, readonly=True, gzipped=False)
+    reader = Store(path, read_only=True, gzipped=False)
     assert reader.gzipped and reader.file_size == 7  # the folder's settings win
     assert reader.info()["writer_pid"] is None
     with pytest.raises(ValueError, match="closed"):
@@ -74,7 +74,7 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(NotADirectoryError, match="is a file"):
         Store(tmp_path / "file")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        Store(tmp_path / "missing", readonly=True)
+        Store(tmp_path / "missing", read_only=True)
     assert not (tmp_path / "missing").exists()
     store = Store(tmp_path / "s")
     for bad in [1.5, True, None, ("a", [1])]:
@@ -91,7 +91,7 @@ def test_reader_cannot_commit(tmp_path):
     from tastypy.errors import ReadOnlyError
 
     Store(tmp_path / "s").close()
-    reader = Store(tmp_path / "s", readonly=True)
+    reader = Store(tmp_path / "s", read_only=True)
     with pytest.raises(ReadOnlyError):
         reader.commit([("a", "1")])
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(
@@ -134,13 +134,13 @@ class StoreMachine(RuleBasedStateMachine):
         self.store.commit(self.pending)
         self.pending = []
         # A fresh reader replays the journal: checked after every commit.
-        assert Store(self.tmp / "s", readonly=True).load() == list(self.model.items())
+        assert Store(self.tmp / "s", read_only=True).load() == list(self.model.items())
 
     @precondition(lambda self: not self.pending)
     @rule()
     def reopen(self):
         self.store.close()
-        reader = Store(self.tmp / "s", readonly=True)
+        reader = Store(self.tmp / "s", read_only=True)
         assert reader.load() == list(self.model.items())
         self.store = Store(self.tmp / "s", **self.options)
 

@@ -75,12 +75,12 @@ class Store:
     """The folder at ``path``: ``load()`` the last commit, ``commit()`` changes atomically."""
 
     def __init__(
-        self, path: Path, gzipped: bool = False, file_size: int = 1000, readonly: bool = False
+        self, path: Path, gzipped: bool = False, file_size: int = 1000, read_only: bool = False
     ) -> None:
         if file_size < 1:
             raise ValueError(f"file_size must be at least 1, not {file_size}")
         self.path = Path(path)
-        self._read_only = readonly
+        self._read_only = read_only
         self._lock: WriterLock | None = None
         self._journal: io.FileIO | None = None
         self._closed = False
@@ -88,7 +88,7 @@ class Store:
         self._must_compact = False
         if self.path.exists() and not self.path.is_dir():
             raise NotADirectoryError(f"{self.path} is a file, not a tastypy folder: choose another path")
-        if readonly:
+        if read_only:
             if not self.path.is_dir():
                 raise FileNotFoundError(f"{self.path} does not exist: nothing to open read-only")
             self._read(gzipped, file_size)
@@ -107,7 +107,6 @@ class Store:
         """Whether this store was opened read-only (it then never changes the folder)."""
         return self._read_only
 
-    readonly = read_only  # the name pod.py uses
 
     @property
     def gzipped(self) -> bool:
