@@ -114,25 +114,33 @@ def _plain(value: Any) -> bool:
 class _Observable(wrapt.BaseObjectProxy):
     # BaseObjectProxy: wrapt.ObjectProxy adds a Python-level __new__ that
     # costs a third of every proxy's creation. All state sits in one list
-    # (fields WRAPPED … KINDS): each attribute read on a wrapt proxy is a full
-    # generic lookup (~66 ns here), and these run on every access; one slot
-    # per field costs +75 % on reads.
+    # (fields WRAPPED … KINDS), read through the slot's descriptor (``_ctx``):
+    # every access reads it, and one slot per field costs +75 % on reads.
     __slots__ = ("_self_ctx",)
     _kinds: dict = {}
 
     def __init__(self, wrapped: Any, path: tuple, report: Report, root: Any) -> None:
-        _proxy_init(self, wrapped)
+        # The __wrapped__ setter, not BaseObjectProxy.__init__: that one also
+        # copies __module__ and __doc__ of the wrapped object into the proxy's
+        # own dict (reads of both are forwarded anyway), and for a dict or a
+        # list the __module__ lookup raises and clears an AttributeError:
+        # 1-2 us of each proxy's creation, the floor of every first read.
+        _set_wrapped(self, wrapped)
         # A list, so a moved proxy can update its path in place; the
         # children's proxies are made on first read.
         _set_ctx(self, [wrapped, path, report, root, None, self._kinds])
 
+    # wrapt's __wrapped__ setter calls this hook to adapt the proxy to a new
+    # wrapped object; ours need nothing (any C callable without arguments).
+    __wrapped_setattr_fixups__ = tuple
+
     def __iter__(self) -> Any:
-        return iter(self._self_ctx[WRAPPED])
+        return iter(_ctx(self)[WRAPPED])
 
     @property
     def _self_path(self) -> tuple:
         """The path from the top-level key (for subclasses' messages)."""
-        return self._self_ctx[PATH]
+        return _ctx(self)[PATH]
 
     def _self_is_here(self, where: Any, value: Any) -> bool:
         """True when ``value`` is a proxy of the object already at ``where``.
@@ -143,23 +151,23 @@ class _Observable(wrapt.BaseObjectProxy):
         if not isinstance(value, _Observable):
             return False
         try:
-            return self._self_ctx[WRAPPED][where] is value._self_ctx[WRAPPED]
+            return _ctx(self)[WRAPPED][where] is _ctx(value)[WRAPPED]
         except (KeyError, IndexError, TypeError):
             return False
 
     def __repr__(self) -> str:
-        return repr(self._self_ctx[WRAPPED])
+        return repr(_ctx(self)[WRAPPED])
 
     def __copy__(self) -> Any:
-        return copy(self._self_ctx[WRAPPED])
+        return copy(_ctx(self)[WRAPPED])
 
     def __deepcopy__(self, memo: dict) -> Any:
-        return copy(self._self_ctx[WRAPPED])
+        return copy(_ctx(self)[WRAPPED])
 
     def __reduce_ex__(self, protocol: int) -> Any:
         # The plain value, as pickle writes a list or dict (``list.__reduce_ex__``
         # itself refuses protocols 0 and 1).
-        wrapped = self._self_ctx[WRAPPED]
+        wrapped = _ctx(self)[WRAPPED]
         if isinstance(wrapped, dict):
             return (dict, (), None, None, iter(wrapped.items()))
         return (list, (), None, iter(wrapped))
@@ -169,24 +177,26 @@ class _Observable(wrapt.BaseObjectProxy):
 
     def copy(self) -> Any:
         """A plain deep copy: changing it never touches the owner."""
-        return copy(self._self_ctx[WRAPPED])
+        return copy(_ctx(self)[WRAPPED])
 
 
-# Bound once: a proxy is made on every first read of a container, and plain
-# attribute assignment on a wrapt proxy goes through its slower setattr.
-_proxy_init = wrapt.BaseObjectProxy.__init__
+# Bound once: attribute reads and writes on a wrapt proxy go through its
+# generic getattr / setattr (~130 ns a read); the slot's own descriptor takes
+# half that, and every access of a proxy reads its state.
+_set_wrapped = wrapt.BaseObjectProxy.__wrapped__.__set__  # type: ignore[attr-defined]
 _set_ctx = _Observable._self_ctx.__set__  # type: ignore[attr-defined]
+_ctx = _Observable._self_ctx.__get__  # type: ignore[attr-defined]
 
 
 class ObservableDict(_Observable):
     """A ``dict`` whose every mutation, at any depth, is reported as an ``Op``."""
 
     def __getitem__(self, key: Any) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         return _child(ctx, key, ctx[WRAPPED][key])
 
     def get(self, key: Any, default: Any = None) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         value = ctx[WRAPPED].get(key, _MISSING)
         if value is _MISSING:
             return default
@@ -199,13 +209,13 @@ class ObservableDict(_Observable):
         return collections.abc.ItemsView(self)
 
     def __or__(self, other: Any) -> Any:
-        return copy(self._self_ctx[WRAPPED]) | other
+        return copy(_ctx(self)[WRAPPED]) | other
 
     def __ror__(self, other: Any) -> Any:
-        return other | copy(self._self_ctx[WRAPPED])
+        return other | copy(_ctx(self)[WRAPPED])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if type(key) is not str or not key.isascii():
             key = dict_key(key, ctx[PATH])
         if isinstance(value, _Observable) and self._self_is_here(key, value):
@@ -219,18 +229,18 @@ class ObservableDict(_Observable):
         _notify(ctx, "__setitem__", (key, value))
 
     def __delitem__(self, key: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         del ctx[WRAPPED][key]
         _notify(ctx, "__delitem__", (key,))
 
     def clear(self) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if ctx[WRAPPED]:
             ctx[WRAPPED].clear()
             _notify(ctx, "clear", ())
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if key in ctx[WRAPPED]:
             value = ctx[WRAPPED].pop(key)
             _notify(ctx, "pop", (key,))
@@ -240,13 +250,13 @@ class ObservableDict(_Observable):
         return default
 
     def popitem(self) -> tuple:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         item = ctx[WRAPPED].popitem()
         _notify(ctx, "pop", (item[0],))
         return item
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         key = dict_key(key, ctx[PATH])
         if key not in ctx[WRAPPED]:
             default = normalize(default, ctx[PATH] + (key,))
@@ -257,7 +267,7 @@ class ObservableDict(_Observable):
     def update(self, *args: Any, **kwargs: Any) -> None:
         changes = self._self_changes(dict(*args, **kwargs))
         if changes:
-            ctx = self._self_ctx
+            ctx = _ctx(self)
             ctx[WRAPPED].update(changes)
             _notify(ctx, "update", (copy(changes),))
 
@@ -267,7 +277,7 @@ class ObservableDict(_Observable):
 
     def _self_changes(self, given: dict) -> dict:
         # Validate everything before changing anything.
-        path = self._self_ctx[PATH]
+        path = _ctx(self)[PATH]
         changes = {}
         names: dict = {}
         for key, value in given.items():
@@ -289,7 +299,7 @@ class ObservableList(_Observable):
     """A ``list`` whose every mutation, at any depth, is reported as an ``Op``."""
 
     def __getitem__(self, index: Any) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if type(index) is slice:
             return copy(ctx[WRAPPED][index])
         value = ctx[WRAPPED][index]
@@ -298,29 +308,29 @@ class ObservableList(_Observable):
         return _child(ctx, index, value)
 
     def __iter__(self) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         kinds = ctx[KINDS]
         for index, value in enumerate(ctx[WRAPPED]):
             yield value if type(value) not in kinds else _child(ctx, index, value)
 
     def __reversed__(self) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         for index in range(len(ctx[WRAPPED]) - 1, -1, -1):
             yield _child(ctx, index, ctx[WRAPPED][index])
 
     def __add__(self, other: Any) -> list:
-        return copy(self._self_ctx[WRAPPED]) + other
+        return copy(_ctx(self)[WRAPPED]) + other
 
     def __radd__(self, other: Any) -> list:
-        return other + copy(self._self_ctx[WRAPPED])
+        return other + copy(_ctx(self)[WRAPPED])
 
     def __mul__(self, times: Any) -> list:
-        return [copy(v) for _ in range(times) for v in self._self_ctx[WRAPPED]]
+        return [copy(v) for _ in range(times) for v in _ctx(self)[WRAPPED]]
 
     __rmul__ = __mul__
 
     def append(self, value: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if _plain(value):
             ctx[WRAPPED].append(value)
         else:
@@ -330,7 +340,7 @@ class ObservableList(_Observable):
         _notify(ctx, "append", (value,))
 
     def extend(self, values: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         start = len(ctx[WRAPPED])
         path = ctx[PATH]
         values = [normalize(v, path + (start + i,)) for i, v in enumerate(values)]
@@ -343,7 +353,7 @@ class ObservableList(_Observable):
         return self
 
     def __imul__(self, times: Any) -> ObservableList:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         before = len(ctx[WRAPPED])
         ctx[WRAPPED] *= times
         if len(ctx[WRAPPED]) != before:
@@ -353,13 +363,13 @@ class ObservableList(_Observable):
         return self
 
     def insert(self, index: Any, value: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         value = normalize(value, ctx[PATH] + (index,))
         ctx[WRAPPED].insert(index, value)
         _notify(ctx, "insert", (index, copy(value)))
 
     def remove(self, value: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         # Check first: a non-JSON value equal to an element (Decimal(1) == 1)
         # must not remove it and then fail to be recorded.
         normal = normalize(value, ctx[PATH])
@@ -367,19 +377,19 @@ class ObservableList(_Observable):
         _notify(ctx, "remove", (normal,))
 
     def pop(self, index: Any = -1) -> Any:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         value = ctx[WRAPPED].pop(index)
         _notify(ctx, "pop", (index,))
         return value
 
     def clear(self) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if ctx[WRAPPED]:
             ctx[WRAPPED].clear()
             _notify(ctx, "clear", ())
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if len(ctx[WRAPPED]) > 1:
             # A failed sort (``[2, 1, 'a']``) leaves a list partly sorted: sort a
             # copy, so that an error changes nothing.
@@ -390,13 +400,13 @@ class ObservableList(_Observable):
             _notify(ctx, "__setitem__", (slice(None), copy(items)))
 
     def reverse(self) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         if len(ctx[WRAPPED]) > 1:
             ctx[WRAPPED].reverse()
             _notify(ctx, "reverse", ())
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         path = ctx[PATH]
         if type(index) is slice:
             value = normalize(list(value), path)
@@ -408,7 +418,7 @@ class ObservableList(_Observable):
         _notify(ctx, "__setitem__", (index, copy(value)))
 
     def __delitem__(self, index: Any) -> None:
-        ctx = self._self_ctx
+        ctx = _ctx(self)
         before = len(ctx[WRAPPED])
         del ctx[WRAPPED][index]
         if len(ctx[WRAPPED]) != before:
@@ -429,7 +439,7 @@ MUTATORS = {
 def _refuse(name: str) -> Callable:
     def refuse(self: _Observable, *args: Any, **kwargs: Any) -> None:
         raise ReadOnlyError(
-            f"value at {format_path(self._self_ctx[PATH]) or 'top level'}: {name}() "
+            f"value at {format_path(_ctx(self)[PATH]) or 'top level'}: {name}() "
             "on a store opened with mode='r'; open it with mode='w' to change it"
         )
 
@@ -466,5 +476,5 @@ def unwrap(value: Any) -> Any:
     it through the proxy, or the change is not recorded.
     """
     while isinstance(value, _Observable):
-        value = value._self_ctx[WRAPPED]
+        value = _ctx(value)[WRAPPED]
     return value
