@@ -49,10 +49,11 @@ def _notify(ctx: list, method: str, args: tuple) -> None:
     path = ctx[PATH]
     root = ctx[ROOT]
     if len(path) > 1:
-        node = root
         try:
-            for step in path[1:]:
-                node = node[step]
+            node = root[path[1]]
+            if len(path) > 2:
+                for step in path[2:]:
+                    node = node[step]
         except (LookupError, TypeError):
             node = _MISSING
         if node is not ctx[WRAPPED] and isinstance(root, (dict, list)):
@@ -331,7 +332,14 @@ class ObservableList(_Observable):
 
     def append(self, value: Any) -> None:
         ctx = _ctx(self)
-        if _plain(value):
+        t = type(value)
+        # _plain(value), inlined: the hot path of the profiling use case.
+        if (
+            (t is str and value.isascii())
+            or (t is int and -SHORT_INT < value < SHORT_INT)
+            or t is bool
+            or value is None
+        ):
             ctx[WRAPPED].append(value)
         else:
             value = normalize(value, ctx[PATH] + (len(ctx[WRAPPED]),))
