@@ -12,9 +12,11 @@ from typing import Any, Union
 
 Key = Union[str, int, tuple]
 
-#: Ints between -SHORT_INT and SHORT_INT always print: 640 digits is the
-#: lowest limit ``sys.set_int_max_str_digits()`` accepts.
-SHORT_INT = 10**640
+#: Ints strictly between these (up to 640 digits) always print: the lowest
+#: limit ``sys.set_int_max_str_digits()`` accepts. Two constants, as negating
+#: one or testing ``in`` a range would build a big int at each check.
+INT_FLOOR = -(10**640)
+INT_CEILING = 10**640
 
 
 def writable(value: str | int) -> bool:
@@ -49,7 +51,7 @@ def check_key(key: Any) -> Any:
     ``int`` that could never be written (see ``writable``).
     """
     t = type(key)
-    if (t is str and key.isascii()) or (t is int and -SHORT_INT < key < SHORT_INT):
+    if (t is str and key.isascii()) or (t is int and INT_FLOOR < key < INT_CEILING):
         return key
     problem = _problem(key)
     if problem is None:

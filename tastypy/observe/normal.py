@@ -14,7 +14,7 @@ from typing import Any
 
 import wrapt
 
-from tastypy.keys import SHORT_INT, unwritable_message, writable
+from tastypy.keys import INT_CEILING, INT_FLOOR, unwritable_message, writable
 
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
@@ -77,7 +77,7 @@ def _normal(value: Any) -> Any:
     if t is str:
         return value if value.isascii() else _text(value)
     if t is int:
-        return value if -SHORT_INT < value < SHORT_INT else _long_int(value)
+        return value if INT_FLOOR < value < INT_CEILING else _long_int(value)
     if t is bool or value is None:
         return value
     if t is float:
@@ -117,6 +117,17 @@ def _normal_list(value: Any) -> list:
     out = []
     append = out.append
     for i, item in enumerate(value):
+        t = type(item)
+        # Common scalars inline (as in _normal): a call per item is most of
+        # the walk's cost.
+        if (
+            (t is str and item.isascii())
+            or (t is int and INT_FLOOR < item < INT_CEILING)
+            or t is bool
+            or item is None
+        ):
+            append(item)
+            continue
         try:
             append(_normal(item))
         except _Bad as bad:
@@ -128,24 +139,37 @@ def _normal_list(value: Any) -> list:
 def _normal_dict(value: Any) -> dict:
     out = {}
     for k, item in value.items():
-        if type(k) is str:
-            if not k.isascii():
-                _key_text(k)
-        else:
-            name = normal_key(k)
-            if name in out or name in value:
-                raise _Bad(
-                    ValueError,
-                    f"key {k!r} becomes {name!r} in JSON, which collides with "
-                    "another key; make the keys distinct strings",
-                )
-            k = name
+        if type(k) is not str or not k.isascii():
+            k = _other_key(k, value, out)
+        t = type(item)
+        if (
+            (t is str and item.isascii())
+            or (t is int and INT_FLOOR < item < INT_CEILING)
+            or t is bool
+            or item is None
+        ):
+            out[k] = item
+            continue
         try:
             out[k] = _normal(item)
         except _Bad as bad:
             bad.path.append(k)
             raise
     return out
+
+
+def _other_key(key: Any, given: Any, out: dict) -> str:
+    """The JSON name of ``key``, a key of ``given`` that is not ASCII text."""
+    if type(key) is str:
+        return _key_text(key)
+    name = normal_key(key)
+    if name in out or name in given:
+        raise _Bad(
+            ValueError,
+            f"key {key!r} becomes {name!r} in JSON, which collides with "
+            "another key; make the keys distinct strings",
+        )
+    return name
 
 
 def dict_key(key: Any, path: tuple = ()) -> str:
@@ -164,7 +188,7 @@ def normal_key(key: Any) -> str:
     if t is str:
         return _key_text(key)
     if t is int:
-        if -SHORT_INT < key < SHORT_INT or writable(key):
+        if INT_FLOOR < key < INT_CEILING or writable(key):
             return int.__repr__(key)
         raise _Bad(ValueError, f"dict key: {unwritable_message(key)}; use a string key")
     if key is None or t is bool:

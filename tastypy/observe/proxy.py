@@ -18,7 +18,7 @@ from typing import Any, Callable
 import wrapt
 
 from tastypy.errors import ReadOnlyError
-from tastypy.keys import SHORT_INT
+from tastypy.keys import INT_CEILING, INT_FLOOR
 from tastypy.observe.normal import copy, dict_key, format_path, normalize
 from tastypy.observe.op import Op
 
@@ -108,7 +108,7 @@ def _plain(value: Any) -> bool:
     if t is str:
         return value.isascii()
     if t is int:
-        return -SHORT_INT < value < SHORT_INT
+        return INT_FLOOR < value < INT_CEILING
     return t is bool or value is None
 
 
@@ -336,7 +336,7 @@ class ObservableList(_Observable):
         # _plain(value), inlined: the hot path of the profiling use case.
         if (
             (t is str and value.isascii())
-            or (t is int and -SHORT_INT < value < SHORT_INT)
+            or (t is int and INT_FLOOR < value < INT_CEILING)
             or t is bool
             or value is None
         ):
