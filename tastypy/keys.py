@@ -2,6 +2,8 @@
 
 One home for the rule, used by ``observe`` (at assignment), ``store`` (at
 encoding and reading) and the command line; it imports nothing of tastypy.
+It also says which ``str`` and ``int`` could never be written (``writable``),
+for keys and values alike.
 """
 
 from __future__ import annotations
@@ -10,16 +12,52 @@ from typing import Any, Union
 
 Key = Union[str, int, tuple]
 
+#: Ints strictly between these (up to 640 digits) always print: the lowest
+#: limit ``sys.set_int_max_str_digits()`` accepts. Two constants, as negating
+#: one or testing ``in`` a range would build a big int at each check.
+INT_FLOOR = -(10**640)
+INT_CEILING = 10**640
+
+
+def writable(value: str | int) -> bool:
+    """False for a ``str`` UTF-8 cannot encode (a lone surrogate, ``'\\ud800'``)
+    or an ``int`` too long for Python to print (over ``sys.get_int_max_str_digits()``
+    digits, a setting of the process): JSON-looking data no sync could write.
+    """
+    try:
+        if type(value) is str:
+            value.encode("utf-8")
+        else:
+            int.__repr__(value)
+    except ValueError:  # UnicodeEncodeError is one
+        return False
+    return True
+
+
+def unwritable_message(value: str | int) -> str:
+    """Why ``writable(value)`` is False."""
+    if type(value) is str:
+        return f"{value!r} holds a lone surrogate, which UTF-8 cannot write"
+    return (
+        f"an int of {value.bit_length():,} bits has more decimal digits than "
+        "sys.get_int_max_str_digits() lets Python write"
+    )
+
 
 def check_key(key: Any) -> Any:
-    """Return ``key`` if it is a valid top-level key, else raise ``TypeError`` naming the bad part."""
+    """Return ``key`` if it is a valid top-level key, else raise naming the bad part.
+
+    ``TypeError`` for a part of another type, ``ValueError`` for a ``str`` or
+    ``int`` that could never be written (see ``writable``).
+    """
     t = type(key)
-    if t is str or t is int or (t is tuple and _parts_ok(key)):
+    if (t is str and key.isascii()) or (t is int and INT_FLOOR < key < INT_CEILING):
         return key
-    raise TypeError(
-        f"key {key!r}: {_bad_part(key)} cannot be (part of) a tastypy key; "
-        "use str, int, or a tuple of them"
-    )
+    problem = _problem(key)
+    if problem is None:
+        return key
+    error, why = problem
+    raise error(f"key {_shown(key)}: {why}")
 
 
 def key_from_json(obj: Any) -> Any:
@@ -33,17 +71,26 @@ def key_from_json(obj: Any) -> Any:
     return None
 
 
-def _parts_ok(key: tuple) -> bool:
-    for part in key:
-        t = type(part)
-        if not (t is str or t is int or (t is tuple and _parts_ok(part))):
-            return False
-    return True
-
-
-def _bad_part(key: Any) -> str:
-    if type(key) is tuple:
+def _problem(key: Any) -> tuple | None:
+    """``(error class, reason)`` for the first bad part of ``key``, or None."""
+    t = type(key)
+    if t is tuple:
         for part in key:
-            if not (type(part) in (str, int) or (type(part) is tuple and _parts_ok(part))):
-                return _bad_part(part)
-    return type(key).__name__
+            problem = _problem(part)
+            if problem is not None:
+                return problem
+        return None
+    if t is str or t is int:
+        if writable(key):
+            return None
+        return ValueError, f"{unwritable_message(key)}, so it cannot be a tastypy key"
+    return TypeError, (
+        f"{t.__name__} cannot be (part of) a tastypy key; use str, int, or a tuple of them"
+    )
+
+
+def _shown(key: Any) -> str:
+    try:
+        return repr(key)
+    except ValueError:  # it holds an int too long to print
+        return f"({type(key).__name__} holding a very long int)"

@@ -147,6 +147,20 @@ def non_json_leaves() -> st.SearchStrategy:
 
 
 @_cached
+def poison_leaves() -> st.SearchStrategy:
+    """JSON-looking data that could never be written: ``ValueError`` at assignment.
+
+    A ``str`` holding a lone surrogate (UTF-8 cannot encode it) or an ``int``
+    longer than ``sys.get_int_max_str_digits()`` (Python refuses to print it).
+    """
+    surrogate = st.integers(0xD800, 0xDFFF).map(chr)
+    text = st.text(max_size=3)
+    return st.tuples(text, surrogate, text).map("".join) | st.integers(4301, 5000).map(
+        lambda digits: -(10 ** (digits - 1))
+    ) | st.integers(4301, 5000).map(lambda digits: 10 ** (digits - 1))
+
+
+@_cached
 def non_finite_floats() -> st.SearchStrategy:
     """JSON cannot write these back: ``ValueError``."""
     return st.sampled_from([float("nan"), float("inf"), float("-inf")])

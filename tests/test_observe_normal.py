@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import sys
 from collections import OrderedDict, namedtuple
 
 import pytest
@@ -19,11 +20,14 @@ from strategies import (
     loose_values,
     non_finite_floats,
     non_json_leaves,
+    poison_leaves,
     to_json,
     top_keys,
     walk,
 )
-from tastypy.observe import check_key, encode, format_path, normalize
+from helpers import fresh_items
+from tastypy import POD
+from tastypy.observe import Recorder, check_key, encode, format_path, normalize
 
 # -- conversions ---------------------------------------------------------------
 
@@ -301,3 +305,152 @@ def test_a_bad_leaf_anywhere_is_refused_with_its_path(data, value, bad):
         normalize(holder, ("k",))
     assert str(error.value).startswith(f"value at {format_path(('k',) + path + (where,))}: ")
     assert repr(holder) == snapshot  # the input is left alone
+
+
+# -- values that could never be written ----------------------------------------
+
+#: A str with a lone surrogate (no UTF-8 for it) and an int longer than
+#: sys.get_int_max_str_digits() (4,300 by default: Python will not print it)
+#: look like JSON data but would fail every later sync: refused at once.
+POISON = {
+    "surrogate": "a\ud800b",
+    "low_surrogate": "\udfff",
+    "long_int": 10**4300,
+    "long_negative_int": -(10**4300),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POISON))
+def test_a_value_that_could_never_be_written_is_a_value_error_naming_its_path(name):
+    with pytest.raises(ValueError, match=r"value at \['k'\]\['tags'\]\[3\]: "):
+        normalize({"tags": [1, 2, "x", POISON[name]]}, ("k",))
+
+
+@pytest.mark.parametrize("key", ["\ud800", "ok\udc00", 10**4300], ids=["high", "low", "int"])
+def test_a_dict_key_that_could_never_be_written_is_a_value_error(key):
+    with pytest.raises(ValueError, match=r"value at \['k'\]\['d'\]"):
+        normalize({"d": {"a": 1, key: 2}}, ("k",))
+
+
+def test_the_longest_printable_int_and_any_other_text_are_kept():
+    pair = "\ud83d\ude00".encode("utf-16", "surrogatepass").decode("utf-16")
+    value = [10**4299, -(10**4299), "é\u20ac\U0001f600", pair]
+    assert normalize(value) == value
+    assert json.loads(encode(normalize(value))) == value
+
+
+def test_the_int_limit_is_the_process_setting():
+    limit = sys.get_int_max_str_digits()
+    try:
+        sys.set_int_max_str_digits(1000)
+        with pytest.raises(ValueError, match=r"value at \['k'\]"):
+            normalize([10**1000], ("k",))
+        assert normalize([10**999]) == [10**999]
+        sys.set_int_max_str_digits(0)  # no limit
+        assert normalize([10**5000]) == [10**5000]
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["\ud800", ("a", "b\udfff"), 10**4300, ("a", -(10**4300))],
+    ids=["str", "str_in_tuple", "int", "int_in_tuple"],
+)
+def test_check_key_refuses_a_key_that_could_never_be_written(key):
+    with pytest.raises(ValueError, match="tastypy key"):
+        check_key(key)
+
+
+POISON_THROUGH_PROXY = {
+    "list.append": (lambda p, bad: p["l"].append(bad), r"\['k'\]\['l'\]\[2\]"),
+    "list.append_nested": (lambda p, bad: p["l"][0].append([bad]), r"\['k'\]\['l'\]\[0\]\[1\]\[0\]"),
+    "list.extend": (lambda p, bad: p["l"].extend([1, bad]), r"\['k'\]\['l'\]\[3\]"),
+    "list.insert": (lambda p, bad: p["l"].insert(0, bad), r"\['k'\]\['l'\]\[0\]"),
+    "list.__setitem__": (lambda p, bad: p["l"].__setitem__(1, bad), r"\['k'\]\['l'\]\[1\]"),
+    "list.remove": (lambda p, bad: p["l"].remove(bad), r"\['k'\]\['l'\]"),
+    "dict.__setitem__": (lambda p, bad: p.__setitem__("a", bad), r"\['k'\]\['a'\]"),
+    "dict.__setitem__key": (lambda p, bad: p["d"].__setitem__(bad, 1), r"\['k'\]\['d'\]"),
+    "dict.update": (lambda p, bad: p.update({"b": 2, "z": bad}), r"\['k'\]\['z'\]"),
+    "dict.update_key": (lambda p, bad: p["d"].update({"b": 2, bad: 1}), r"\['k'\]\['d'\]"),
+    "dict.setdefault": (lambda p, bad: p.setdefault("n", [bad]), r"\['k'\]\['n'\]\[0\]"),
+    "dict.setdefault_key": (lambda p, bad: p.setdefault(bad, 1), r"\['k'\]"),
+    "list.__iadd__": (lambda p, bad: p["l"].__iadd__([bad]), r"\['k'\]\['l'\]\[2\]"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(POISON))
+@pytest.mark.parametrize("how", sorted(POISON_THROUGH_PROXY))
+def test_a_value_that_could_never_be_written_through_a_proxy_changes_nothing(how, bad):
+    initial = {"a": 1, "l": [[0], 1], "d": {}}
+    owner = Owner({"k": copy.deepcopy(initial)})
+    mutate, where = POISON_THROUGH_PROXY[how]
+    with pytest.raises(ValueError, match=r"value at " + where):
+        mutate(owner["k"], POISON[bad])
+    assert owner.data["k"] == initial
+    assert owner.ops == []
+
+
+@pytest.mark.parametrize("bad", sorted(POISON))
+def test_the_recorder_refuses_a_value_or_key_that_could_never_be_written(bad):
+    ops = []
+    r = Recorder(ops.append)
+    value = POISON[bad]
+    for record in (
+        lambda: r["a"]["l"].append([1, value]),
+        lambda: r["a"].__setitem__("x", {"y": value}),
+        lambda: r["a"]["d"].update({value: 1}),
+        lambda: r.__setitem__("a", value),
+        lambda: r.__setitem__(value, 1),
+        lambda: r.update({value: 1}),
+        lambda: r.setdefault(value, 1),
+        lambda: r[value].append(1),
+    ):
+        with pytest.raises(ValueError):
+            record()
+    assert ops == []
+
+
+@pytest.mark.parametrize("bad", sorted(POISON))
+def test_a_pod_refuses_what_it_could_never_write_and_keeps_syncing(folder, bad):
+    pod = POD(folder)
+    pod["k"] = {"tags": ["a"]}
+    value = POISON[bad]
+    for assign in (
+        lambda: pod.__setitem__("x", value),
+        lambda: pod["k"]["tags"].append(value),
+        lambda: pod["k"].__setitem__("d", {value: 1}),
+        lambda: pod.__setitem__(value, 1),
+        lambda: pod.update({"y": 1, value: 2}),
+    ):
+        with pytest.raises(ValueError):
+            assign()
+    pod["k"]["tags"].append("b")
+    pod.close()
+    assert fresh_items(folder) == [("k", {"tags": ["a", "b"]})]
+
+
+@settings(max_examples=100, deadline=None)  # long ints are slow to build and compare
+@given(st.data(), json_values(max_leaves=10), poison_leaves())
+def test_a_value_that_could_never_be_written_is_refused_anywhere(data, value, bad):
+    holder = [value]
+    path = data.draw(st.sampled_from(container_paths(holder)))
+    container = walk(holder, path)
+    if isinstance(container, dict):
+        as_key = type(bad) is str and data.draw(st.booleans())
+        where = bad if as_key else data.draw(st.text(max_size=3))
+        container[where] = 0 if as_key else bad
+        expected = path if as_key else path + (where,)
+    else:
+        where = data.draw(st.integers(0, len(container)))
+        container.insert(where, bad)
+        expected = path + (where,)
+    snapshot = copy.deepcopy(holder)  # (repr would refuse the long int too)
+    with pytest.raises(ValueError) as error:
+        normalize(holder, ("k",))
+    assert str(error.value).startswith(f"value at {format_path(('k',) + expected)}: ")
+    assert holder == snapshot
+    owner = Owner({"k": [0]})
+    with pytest.raises(ValueError):
+        owner["k"].append(holder)
+    assert owner.data == {"k": [0]} and owner.ops == []

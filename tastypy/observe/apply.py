@@ -32,7 +32,7 @@ def apply(op: Op, root: Any) -> Any:
     if method in _OPERATORS:
         if not path:
             raise TypeError(f"{method} needs a key to act on")
-        parent = _walk(root, path[:-1])
+        parent = _follow(root, path[:-1])
         value = _observed(parent[path[-1]], path, root)
         result = _OPERATORS[method](value, *args)
         if result is not value:  # numbers, strings: store the new value
@@ -40,7 +40,7 @@ def apply(op: Op, root: Any) -> Any:
         return None
     if method not in _ALLOWED:
         raise TypeError(f"{method}() is not a mutation tastypy records")
-    target = _walk(root, path)
+    target = _follow(root, path)
     if not path:
         return getattr(target, method)(*args, **kwargs)
     observed = _observed(target, path, root)
@@ -48,7 +48,7 @@ def apply(op: Op, root: Any) -> Any:
     return result if observed is target else unwrap(result)
 
 
-def _walk(root: Any, path: tuple) -> Any:
+def _follow(root: Any, path: tuple) -> Any:
     for step in path:
         root = root[step]
     return root
@@ -61,10 +61,10 @@ def _observed(value: Any, path: tuple, root: Any) -> Any:
     nobody, for its normalizing and copying mutators (``*=`` on a plain list
     would repeat references, ``d[1] = v`` would keep an int key).
     """
-    kind = WRITABLE.get(type(value))
-    if kind is None:
+    proxy_class = WRITABLE.get(type(value))
+    if proxy_class is None:
         return value
-    return kind(value, path, _ignore, root[path[0]])
+    return proxy_class(value, path, _ignore, root[path[0]])
 
 
 def _ignore(op: Op, root: Any) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import wrapt
 
+from tastypy.keys import INT_CEILING, INT_FLOOR, unwritable_message, writable
+
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
 )
@@ -36,9 +38,9 @@ encode = _c_encoder()
 class _Bad(Exception):
     """Raised inside the walk; carries the path back up to the caller."""
 
-    def __init__(self, kind: type, message: str) -> None:
+    def __init__(self, error: type, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.error = error
         self.message = message
         self.path: list = []
 
@@ -53,13 +55,15 @@ def normalize(value: Any, path: tuple = ()) -> Any:
 
     Raises ``TypeError`` for data JSON cannot hold and ``ValueError`` for JSON
     data that would change on the round trip (NaN, keys that collide once made
-    strings); the message names the place, e.g. ``['k']['tags'][3]``.
+    strings, or a ``str`` or ``int`` no sync could write: see
+    ``tastypy.keys.writable``); the message names the place, e.g.
+    ``['k']['tags'][3]``.
     """
     try:
-        return _walk(value)
+        return _normal(value)
     except _Bad as bad:
         where = format_path(tuple(path) + tuple(reversed(bad.path)))
-        raise bad.kind(f"value at {where or 'top level'}: {bad.message}") from None
+        raise bad.error(f"value at {where or 'top level'}: {bad.message}") from None
     except RecursionError:
         raise ValueError(
             f"value at {format_path(path) or 'top level'}: nested too deep "
@@ -67,24 +71,29 @@ def normalize(value: Any, path: tuple = ()) -> Any:
         ) from None
 
 
-def _walk(value: Any) -> Any:
+def _normal(value: Any) -> Any:
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    # isascii() is a flag read: only other text pays for the encode check.
+    if t is str:
+        return value if value.isascii() else _text(value)
+    if t is int:
+        return value if INT_FLOOR < value < INT_CEILING else _long_int(value)
+    if t is bool or value is None:
         return value
     if t is float:
         if math.isfinite(value):
             return value
         raise _Bad(ValueError, f"{value!r} is not valid JSON; store it as a string or None")
     if t is dict:
-        return _walk_dict(value)
+        return _normal_dict(value)
     if t is list or t is tuple:
-        return _walk_list(value)
+        return _normal_list(value)
     if isinstance(value, wrapt.BaseObjectProxy):
-        return _walk(value.__wrapped__)
+        return _normal(value.__wrapped__)
     if isinstance(value, dict):
-        return _walk_dict(value)
+        return _normal_dict(value)
     if isinstance(value, (list, tuple)):
-        return _walk_list(value)
+        return _normal_list(value)
     raise _Bad(
         TypeError,
         f"{type(value).__name__} is not JSON data; use dict, list, tuple, str, "
@@ -92,54 +101,97 @@ def _walk(value: Any) -> Any:
     )
 
 
-def _walk_list(value: Any) -> list:
+def _text(value: str) -> str:
+    if writable(value):
+        return value
+    raise _Bad(ValueError, f"{unwritable_message(value)}; store valid text")
+
+
+def _long_int(value: int) -> int:
+    if writable(value):
+        return value
+    raise _Bad(ValueError, f"{unwritable_message(value)}; store it as a string")
+
+
+def _normal_list(value: Any) -> list:
     out = []
     append = out.append
     for i, item in enumerate(value):
+        t = type(item)
+        # Common scalars inline (as in _normal): a call per item is most of
+        # the walk's cost.
+        if (
+            (t is str and item.isascii())
+            or (t is int and INT_FLOOR < item < INT_CEILING)
+            or t is bool
+            or item is None
+        ):
+            append(item)
+            continue
         try:
-            append(_walk(item))
+            append(_normal(item))
         except _Bad as bad:
             bad.path.append(i)
             raise
     return out
 
 
-def _walk_dict(value: Any) -> dict:
+def _normal_dict(value: Any) -> dict:
     out = {}
     for k, item in value.items():
-        if type(k) is not str:
-            name = normal_key(k)
-            if name in out or name in value:
-                raise _Bad(
-                    ValueError,
-                    f"key {k!r} becomes {name!r} in JSON, which collides with "
-                    "another key; make the keys distinct strings",
-                )
-            k = name
+        if type(k) is not str or not k.isascii():
+            k = _other_key(k, value, out)
+        t = type(item)
+        if (
+            (t is str and item.isascii())
+            or (t is int and INT_FLOOR < item < INT_CEILING)
+            or t is bool
+            or item is None
+        ):
+            out[k] = item
+            continue
         try:
-            out[k] = _walk(item)
+            out[k] = _normal(item)
         except _Bad as bad:
             bad.path.append(k)
             raise
     return out
 
 
+def _other_key(key: Any, given: Any, out: dict) -> str:
+    """The JSON name of ``key``, a key of ``given`` that is not ASCII text."""
+    if type(key) is str:
+        return _key_text(key)
+    name = normal_key(key)
+    if name in out or name in given:
+        raise _Bad(
+            ValueError,
+            f"key {key!r} becomes {name!r} in JSON, which collides with "
+            "another key; make the keys distinct strings",
+        )
+    return name
+
+
 def dict_key(key: Any, path: tuple = ()) -> str:
     """The string ``key`` becomes as a key of a dict value, or ``TypeError`` / ``ValueError``."""
-    if type(key) is str:
+    if type(key) is str and key.isascii():
         return key
     try:
         return normal_key(key)
     except _Bad as bad:
-        raise bad.kind(f"value at {format_path(path) or 'top level'}: {bad.message}") from None
+        raise bad.error(f"value at {format_path(path) or 'top level'}: {bad.message}") from None
 
 
 def normal_key(key: Any) -> str:
     """The string a dict key becomes in JSON (``1`` -> ``'1'``, ``True`` -> ``'true'``)."""
     t = type(key)
     if t is str:
-        return key
-    if key is None or t is bool or t is int:
+        return _key_text(key)
+    if t is int:
+        if INT_FLOOR < key < INT_CEILING or writable(key):
+            return int.__repr__(key)
+        raise _Bad(ValueError, f"dict key: {unwritable_message(key)}; use a string key")
+    if key is None or t is bool:
         return json.dumps(key)
     if t is float:
         if math.isfinite(key):
@@ -151,6 +203,12 @@ def normal_key(key: Any) -> str:
         f"dict key {key!r} of type {t.__name__} is not allowed in JSON; "
         "use str (or int, float, bool, None, which become strings)",
     )
+
+
+def _key_text(key: str) -> str:
+    if writable(key):
+        return key
+    raise _Bad(ValueError, f"dict key {unwritable_message(key)}; fix the text")
 
 
 def copy(value: Any) -> Any:

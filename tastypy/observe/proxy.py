@@ -18,19 +18,22 @@ from typing import Any, Callable
 import wrapt
 
 from tastypy.errors import ReadOnlyError
+from tastypy.keys import INT_CEILING, INT_FLOOR
 from tastypy.observe.normal import copy, dict_key, format_path, normalize
 from tastypy.observe.op import Op
 
 _MISSING = object()
 
-#: Immutable JSON scalars: already in normal form, nothing to copy (the hot
-#: path of ``append`` and ``d[k] = v``; floats still go through the check).
-_PLAIN = frozenset((str, int, bool, type(None)))
+#: The fields of a proxy's state list (see ``_Observable.__init__``).
+WRAPPED, PATH, REPORT, ROOT, KIDS, KINDS = range(6)
 
 Report = Callable[[Op, Any], None]
 
+#: ``Op`` without ``NamedTuple.__new__``'s Python frame: one is made per mutation.
+_new_op = tuple.__new__
 
-def _emit(proxy: _Observable, ctx: list, method: str, args: tuple) -> None:
+
+def _notify(ctx: list, method: str, args: tuple) -> None:
     """Report ``Op(path, method, args)`` for the proxy of ``ctx`` to its owner.
 
     ``args`` must not be objects now held by the wrapped data: an Op is
@@ -43,24 +46,25 @@ def _emit(proxy: _Observable, ctx: list, method: str, args: tuple) -> None:
     a level) and, only when stale, looked for again; a container no longer in
     the owner's data reports nothing.
     """
-    path = ctx[1]
-    root = ctx[3]
+    path = ctx[PATH]
+    root = ctx[ROOT]
     if len(path) > 1:
-        node = root
         try:
-            for step in path[1:]:
-                node = node[step]
+            node = root[path[1]]
+            if len(path) > 2:
+                for step in path[2:]:
+                    node = node[step]
         except (LookupError, TypeError):
             node = _MISSING
-        if node is not ctx[0] and isinstance(root, (dict, list)):
-            found = _find(root, ctx[0], path[:1])
+        if node is not ctx[WRAPPED] and isinstance(root, (dict, list)):
+            found = _find(root, ctx[WRAPPED], path[:1])
             if found is None:
                 return
             # Later reports (and new children) start from where it is now.
-            ctx[1] = found
-            ctx[4] = None
+            ctx[PATH] = found
+            ctx[KIDS] = None
             path = found
-    ctx[2](Op(path, method, args), root)
+    ctx[REPORT](_new_op(Op, (path, method, args, ())), root)
 
 
 def _find(node: Any, target: Any, path: tuple) -> tuple | None:
@@ -83,47 +87,61 @@ def _find(node: Any, target: Any, path: tuple) -> tuple | None:
 
 def _child(ctx: list, where: Any, value: Any) -> Any:
     """``value``, found at ``where`` in the proxy of ``ctx``, as it is read."""
-    kind = ctx[5].get(type(value))
-    if kind is None:
+    proxy_class = ctx[KINDS].get(type(value))
+    if proxy_class is None:
         return value
-    kids = ctx[4]
+    kids = ctx[KIDS]
     if kids is None:
-        kids = ctx[4] = {}
+        kids = ctx[KIDS] = {}
     else:
         known = kids.get(where)
         if known is not None and known[0] is value:
             return known[1]
-    kid = kind(value, ctx[1] + (where,), ctx[2], ctx[3])
+    kid = proxy_class(value, ctx[PATH] + (where,), ctx[REPORT], ctx[ROOT])
     kids[where] = (value, kid)
     return kid
 
 
+def _plain(value: Any) -> bool:
+    """True for a scalar already in normal form: nothing to copy or check."""
+    t = type(value)
+    if t is str:
+        return value.isascii()
+    if t is int:
+        return INT_FLOOR < value < INT_CEILING
+    return t is bool or value is None
+
+
 class _Observable(wrapt.BaseObjectProxy):
     # BaseObjectProxy: wrapt.ObjectProxy adds a Python-level __new__ that
-    # costs a third of every proxy's creation. All state sits in one list:
-    # each attribute read on a wrapt proxy is a full generic lookup (~0.25 us
-    # here), and these run on every access.
+    # costs a third of every proxy's creation. All state sits in one list
+    # (fields WRAPPED … KINDS), read through the slot's descriptor (``_ctx``):
+    # every access reads it, and one slot per field costs +75 % on reads.
     __slots__ = ("_self_ctx",)
     _kinds: dict = {}
 
     def __init__(self, wrapped: Any, path: tuple, report: Report, root: Any) -> None:
-        _proxy_init(self, wrapped)
-        # [wrapped, path, report, root, children (made on first read), kinds]:
-        # a list, so a moved proxy can update its path in place.
+        # The __wrapped__ setter, not BaseObjectProxy.__init__: that one also
+        # copies __module__ and __doc__ of the wrapped object into the proxy's
+        # own dict (reads of both are forwarded anyway), and for a dict or a
+        # list the __module__ lookup raises and clears an AttributeError:
+        # 1-2 us of each proxy's creation, the floor of every first read.
+        _set_wrapped(self, wrapped)
+        # A list, so a moved proxy can update its path in place; the
+        # children's proxies are made on first read.
         _set_ctx(self, [wrapped, path, report, root, None, self._kinds])
 
+    # wrapt's __wrapped__ setter calls this hook to adapt the proxy to a new
+    # wrapped object; ours need nothing (any C callable without arguments).
+    __wrapped_setattr_fixups__ = tuple
+
     def __iter__(self) -> Any:
-        return iter(self._self_ctx[0])
-
-    def _self_child(self, where: Any, value: Any) -> Any:
-        return _child(self._self_ctx, where, value)
-
-    def _self_emit(self, method: str, *args: Any) -> None:
-        _emit(self, self._self_ctx, method, args)
+        return iter(_ctx(self)[WRAPPED])
 
     @property
     def _self_path(self) -> tuple:
-        return self._self_ctx[1]
+        """The path from the top-level key (for subclasses' messages)."""
+        return _ctx(self)[PATH]
 
     def _self_is_here(self, where: Any, value: Any) -> bool:
         """True when ``value`` is a proxy of the object already at ``where``.
@@ -134,23 +152,23 @@ class _Observable(wrapt.BaseObjectProxy):
         if not isinstance(value, _Observable):
             return False
         try:
-            return self.__wrapped__[where] is value.__wrapped__
+            return _ctx(self)[WRAPPED][where] is _ctx(value)[WRAPPED]
         except (KeyError, IndexError, TypeError):
             return False
 
     def __repr__(self) -> str:
-        return repr(self.__wrapped__)
+        return repr(_ctx(self)[WRAPPED])
 
     def __copy__(self) -> Any:
-        return copy(self.__wrapped__)
+        return copy(_ctx(self)[WRAPPED])
 
     def __deepcopy__(self, memo: dict) -> Any:
-        return copy(self.__wrapped__)
+        return copy(_ctx(self)[WRAPPED])
 
     def __reduce_ex__(self, protocol: int) -> Any:
         # The plain value, as pickle writes a list or dict (``list.__reduce_ex__``
         # itself refuses protocols 0 and 1).
-        wrapped = self.__wrapped__
+        wrapped = _ctx(self)[WRAPPED]
         if isinstance(wrapped, dict):
             return (dict, (), None, None, iter(wrapped.items()))
         return (list, (), None, iter(wrapped))
@@ -160,27 +178,30 @@ class _Observable(wrapt.BaseObjectProxy):
 
     def copy(self) -> Any:
         """A plain deep copy: changing it never touches the owner."""
-        return copy(self.__wrapped__)
+        return copy(_ctx(self)[WRAPPED])
 
 
-# Bound once: a proxy is made on every first read of a container, and plain
-# attribute assignment on a wrapt proxy goes through its slower setattr.
-_proxy_init = wrapt.BaseObjectProxy.__init__
+# Bound once: attribute reads and writes on a wrapt proxy go through its
+# generic getattr / setattr (~130 ns a read); the slot's own descriptor takes
+# half that, and every access of a proxy reads its state.
+_set_wrapped = wrapt.BaseObjectProxy.__wrapped__.__set__  # type: ignore[attr-defined]
 _set_ctx = _Observable._self_ctx.__set__  # type: ignore[attr-defined]
+_ctx = _Observable._self_ctx.__get__  # type: ignore[attr-defined]
 
 
 class ObservableDict(_Observable):
     """A ``dict`` whose every mutation, at any depth, is reported as an ``Op``."""
 
     def __getitem__(self, key: Any) -> Any:
-        ctx = self._self_ctx
-        return _child(ctx, key, ctx[0][key])
+        ctx = _ctx(self)
+        return _child(ctx, key, ctx[WRAPPED][key])
 
     def get(self, key: Any, default: Any = None) -> Any:
-        value = self.__wrapped__.get(key, _MISSING)
+        ctx = _ctx(self)
+        value = ctx[WRAPPED].get(key, _MISSING)
         if value is _MISSING:
             return default
-        return self._self_child(key, value)
+        return _child(ctx, key, value)
 
     def values(self) -> collections.abc.ValuesView:
         return collections.abc.ValuesView(self)
@@ -189,62 +210,67 @@ class ObservableDict(_Observable):
         return collections.abc.ItemsView(self)
 
     def __or__(self, other: Any) -> Any:
-        return copy(self.__wrapped__) | other
+        return copy(_ctx(self)[WRAPPED]) | other
 
     def __ror__(self, other: Any) -> Any:
-        return other | copy(self.__wrapped__)
+        return other | copy(_ctx(self)[WRAPPED])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        ctx = self._self_ctx
-        path = ctx[1]
-        if type(key) is not str:
-            key = dict_key(key, path)
+        ctx = _ctx(self)
+        if type(key) is not str or not key.isascii():
+            key = dict_key(key, ctx[PATH])
         if isinstance(value, _Observable) and self._self_is_here(key, value):
             return
-        if type(value) in _PLAIN:
-            ctx[0][key] = value
+        if _plain(value):
+            ctx[WRAPPED][key] = value
         else:
-            value = normalize(value, path + (key,))
-            ctx[0][key] = value
+            value = normalize(value, ctx[PATH] + (key,))
+            ctx[WRAPPED][key] = value
             value = copy(value)
-        _emit(self, ctx, "__setitem__", (key, value))
+        _notify(ctx, "__setitem__", (key, value))
 
     def __delitem__(self, key: Any) -> None:
-        del self.__wrapped__[key]
-        self._self_emit("__delitem__", key)
+        ctx = _ctx(self)
+        del ctx[WRAPPED][key]
+        _notify(ctx, "__delitem__", (key,))
 
     def clear(self) -> None:
-        if self.__wrapped__:
-            self.__wrapped__.clear()
-            self._self_emit("clear")
+        ctx = _ctx(self)
+        if ctx[WRAPPED]:
+            ctx[WRAPPED].clear()
+            _notify(ctx, "clear", ())
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
-        if key in self.__wrapped__:
-            value = self.__wrapped__.pop(key)
-            self._self_emit("pop", key)
+        ctx = _ctx(self)
+        if key in ctx[WRAPPED]:
+            value = ctx[WRAPPED].pop(key)
+            _notify(ctx, "pop", (key,))
             return value
         if default is _MISSING:
             raise KeyError(key)
         return default
 
     def popitem(self) -> tuple:
-        item = self.__wrapped__.popitem()
-        self._self_emit("pop", item[0])
+        ctx = _ctx(self)
+        item = ctx[WRAPPED].popitem()
+        _notify(ctx, "pop", (item[0],))
         return item
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        key = dict_key(key, self._self_path)
-        if key not in self.__wrapped__:
-            default = normalize(default, self._self_path + (key,))
-            self.__wrapped__[key] = default
-            self._self_emit("__setitem__", key, copy(default))
+        ctx = _ctx(self)
+        key = dict_key(key, ctx[PATH])
+        if key not in ctx[WRAPPED]:
+            default = normalize(default, ctx[PATH] + (key,))
+            ctx[WRAPPED][key] = default
+            _notify(ctx, "__setitem__", (key, copy(default)))
         return self[key]
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         changes = self._self_changes(dict(*args, **kwargs))
         if changes:
-            self.__wrapped__.update(changes)
-            self._self_emit("update", copy(changes))
+            ctx = _ctx(self)
+            ctx[WRAPPED].update(changes)
+            _notify(ctx, "update", (copy(changes),))
 
     def __ior__(self, other: Any) -> ObservableDict:
         self.update(other)
@@ -252,7 +278,7 @@ class ObservableDict(_Observable):
 
     def _self_changes(self, given: dict) -> dict:
         # Validate everything before changing anything.
-        path = self._self_path
+        path = _ctx(self)[PATH]
         changes = {}
         names: dict = {}
         for key, value in given.items():
@@ -274,123 +300,137 @@ class ObservableList(_Observable):
     """A ``list`` whose every mutation, at any depth, is reported as an ``Op``."""
 
     def __getitem__(self, index: Any) -> Any:
+        ctx = _ctx(self)
         if type(index) is slice:
-            return copy(self.__wrapped__[index])
-        wrapped = self._self_ctx[0]
-        value = wrapped[index]
+            return copy(ctx[WRAPPED][index])
+        value = ctx[WRAPPED][index]
         if index < 0:
-            index += len(wrapped)
-        return self._self_child(index, value)
+            index += len(ctx[WRAPPED])
+        return _child(ctx, index, value)
 
     def __iter__(self) -> Any:
-        ctx = self._self_ctx
-        kinds = ctx[5]
-        for index, value in enumerate(ctx[0]):
+        ctx = _ctx(self)
+        kinds = ctx[KINDS]
+        for index, value in enumerate(ctx[WRAPPED]):
             yield value if type(value) not in kinds else _child(ctx, index, value)
 
     def __reversed__(self) -> Any:
-        wrapped = self.__wrapped__
-        for index in range(len(wrapped) - 1, -1, -1):
-            yield self._self_child(index, wrapped[index])
+        ctx = _ctx(self)
+        for index in range(len(ctx[WRAPPED]) - 1, -1, -1):
+            yield _child(ctx, index, ctx[WRAPPED][index])
 
     def __add__(self, other: Any) -> list:
-        return copy(self.__wrapped__) + other
+        return copy(_ctx(self)[WRAPPED]) + other
 
     def __radd__(self, other: Any) -> list:
-        return other + copy(self.__wrapped__)
+        return other + copy(_ctx(self)[WRAPPED])
 
     def __mul__(self, times: Any) -> list:
-        return [copy(v) for _ in range(times) for v in self.__wrapped__]
+        return [copy(v) for _ in range(times) for v in _ctx(self)[WRAPPED]]
 
     __rmul__ = __mul__
 
     def append(self, value: Any) -> None:
-        ctx = self._self_ctx
-        wrapped = ctx[0]
-        if type(value) in _PLAIN:
-            wrapped.append(value)
+        ctx = _ctx(self)
+        t = type(value)
+        # _plain(value), inlined: the hot path of the profiling use case.
+        if (
+            (t is str and value.isascii())
+            or (t is int and INT_FLOOR < value < INT_CEILING)
+            or t is bool
+            or value is None
+        ):
+            ctx[WRAPPED].append(value)
         else:
-            value = normalize(value, ctx[1] + (len(wrapped),))
-            wrapped.append(value)
+            value = normalize(value, ctx[PATH] + (len(ctx[WRAPPED]),))
+            ctx[WRAPPED].append(value)
             value = copy(value)
-        _emit(self, ctx, "append", (value,))
+        _notify(ctx, "append", (value,))
 
     def extend(self, values: Any) -> None:
-        start = len(self.__wrapped__)
-        path = self._self_path
+        ctx = _ctx(self)
+        start = len(ctx[WRAPPED])
+        path = ctx[PATH]
         values = [normalize(v, path + (start + i,)) for i, v in enumerate(values)]
         if values:
-            self.__wrapped__.extend(values)
-            self._self_emit("extend", copy(values))
+            ctx[WRAPPED].extend(values)
+            _notify(ctx, "extend", (copy(values),))
 
     def __iadd__(self, values: Any) -> ObservableList:
         self.extend(values)
         return self
 
     def __imul__(self, times: Any) -> ObservableList:
-        wrapped = self.__wrapped__
-        before = len(wrapped)
-        wrapped *= times
-        if len(wrapped) != before:
+        ctx = _ctx(self)
+        before = len(ctx[WRAPPED])
+        ctx[WRAPPED] *= times
+        if len(ctx[WRAPPED]) != before:
             # ``*=`` repeats references; JSON data is a tree, each copy its own.
-            wrapped[before:] = [copy(v) for v in wrapped[before:]]
-            self._self_emit("__imul__", times)
+            ctx[WRAPPED][before:] = [copy(v) for v in ctx[WRAPPED][before:]]
+            _notify(ctx, "__imul__", (times,))
         return self
 
     def insert(self, index: Any, value: Any) -> None:
-        value = normalize(value, self._self_path + (index,))
-        self.__wrapped__.insert(index, value)
-        self._self_emit("insert", index, copy(value))
+        ctx = _ctx(self)
+        value = normalize(value, ctx[PATH] + (index,))
+        ctx[WRAPPED].insert(index, value)
+        _notify(ctx, "insert", (index, copy(value)))
 
     def remove(self, value: Any) -> None:
+        ctx = _ctx(self)
         # Check first: a non-JSON value equal to an element (Decimal(1) == 1)
         # must not remove it and then fail to be recorded.
-        normal = normalize(value, self._self_path)
-        self.__wrapped__.remove(value)
-        self._self_emit("remove", normal)
+        normal = normalize(value, ctx[PATH])
+        ctx[WRAPPED].remove(value)
+        _notify(ctx, "remove", (normal,))
 
     def pop(self, index: Any = -1) -> Any:
-        value = self.__wrapped__.pop(index)
-        self._self_emit("pop", index)
+        ctx = _ctx(self)
+        value = ctx[WRAPPED].pop(index)
+        _notify(ctx, "pop", (index,))
         return value
 
     def clear(self) -> None:
-        if self.__wrapped__:
-            self.__wrapped__.clear()
-            self._self_emit("clear")
+        ctx = _ctx(self)
+        if ctx[WRAPPED]:
+            ctx[WRAPPED].clear()
+            _notify(ctx, "clear", ())
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        wrapped = self.__wrapped__
-        if len(wrapped) > 1:
+        ctx = _ctx(self)
+        if len(ctx[WRAPPED]) > 1:
             # A failed sort (``[2, 1, 'a']``) leaves a list partly sorted: sort a
             # copy, so that an error changes nothing.
-            items = list(wrapped)
+            items = list(ctx[WRAPPED])
             items.sort(key=key, reverse=reverse)
-            wrapped[:] = items
+            ctx[WRAPPED][:] = items
             # A key function cannot travel in an Op: record the outcome.
-            self._self_emit("__setitem__", slice(None), copy(items))
+            _notify(ctx, "__setitem__", (slice(None), copy(items)))
 
     def reverse(self) -> None:
-        if len(self.__wrapped__) > 1:
-            self.__wrapped__.reverse()
-            self._self_emit("reverse")
+        ctx = _ctx(self)
+        if len(ctx[WRAPPED]) > 1:
+            ctx[WRAPPED].reverse()
+            _notify(ctx, "reverse", ())
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        path = self._self_path
+        ctx = _ctx(self)
+        path = ctx[PATH]
         if type(index) is slice:
             value = normalize(list(value), path)
         elif self._self_is_here(index, value):
             return
         else:
             value = normalize(value, path + (index,))
-        self.__wrapped__[index] = value
-        self._self_emit("__setitem__", index, copy(value))
+        ctx[WRAPPED][index] = value
+        _notify(ctx, "__setitem__", (index, copy(value)))
 
     def __delitem__(self, index: Any) -> None:
-        before = len(self.__wrapped__)
-        del self.__wrapped__[index]
-        if len(self.__wrapped__) != before:
-            self._self_emit("__delitem__", index)
+        ctx = _ctx(self)
+        before = len(ctx[WRAPPED])
+        del ctx[WRAPPED][index]
+        if len(ctx[WRAPPED]) != before:
+            _notify(ctx, "__delitem__", (index,))
 
 
 MUTATORS = {
@@ -407,7 +447,7 @@ MUTATORS = {
 def _refuse(name: str) -> Callable:
     def refuse(self: _Observable, *args: Any, **kwargs: Any) -> None:
         raise ReadOnlyError(
-            f"value at {format_path(self._self_path) or 'top level'}: {name}() "
+            f"value at {format_path(_ctx(self)[PATH]) or 'top level'}: {name}() "
             "on a store opened with mode='r'; open it with mode='w' to change it"
         )
 
@@ -444,5 +484,5 @@ def unwrap(value: Any) -> Any:
     it through the proxy, or the change is not recorded.
     """
     while isinstance(value, _Observable):
-        value = value.__wrapped__
+        value = _ctx(value)[WRAPPED]
     return value

@@ -37,14 +37,20 @@ class Recorder:
         return f"<recorder at {format_path(self._path) or 'top level'}>"
 
     def __getitem__(self, key: Any) -> Recorder:
+        if not self._path:
+            check_key(key)
         return Recorder(self._emit, self._path + (key,))
 
     def __setitem__(self, key: Any, value: Any) -> Any:
         if value is APPLIED:
             return None
+        if not self._path:
+            check_key(key)
         return self._emit(Op(self._path, "__setitem__", (key, _arg(value, self._path, key))))
 
     def __delitem__(self, key: Any) -> Any:
+        if not self._path:
+            check_key(key)
         return self._emit(Op(self._path, "__delitem__", (key,)))
 
     def __getattr__(self, name: str) -> Callable:
