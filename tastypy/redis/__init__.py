@@ -1,0 +1,1 @@
+"""Many machines: a POD or Tracker held by a Redis server (see ``RedisPOD``)."""
