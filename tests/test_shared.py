@@ -13,7 +13,8 @@ from helpers import fresh_items
 from test_shared_support import ctx, no_orphans, run_procs  # noqa: F401  (an autouse fixture)
 
 import tastypy
-from tastypy.shared import client as shared_client
+from tastypy.shared import face
+from tastypy.shared.link import Link
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -247,13 +248,13 @@ def test_natural_mutation_of_a_read_value_is_forwarded(tmp_path):
 
 def test_iteration_is_chunked_and_reaches_keys_added_meanwhile(tmp_path, monkeypatch):
     calls = []
-    real = shared_client.SharedPersistentOrderedDict._call
+    real = Link.call
 
     def counting(self, name, *args, **kwargs):
         calls.append(name)
         return real(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(shared_client.SharedPersistentOrderedDict, "_call", counting)
+    monkeypatch.setattr(Link, "call", counting)
     with tastypy.SharedPOD(tmp_path / "p", init=[(i, i) for i in range(2600)]) as shared:
         seen = []
         for key in shared:
@@ -391,7 +392,7 @@ def test_user_address_and_authkey(tmp_path):
     with tastypy.SharedPOD(tmp_path / "p", address=address, authkey=b"secret") as shared:
         shared["a"] = 1
         assert shared._address == address
-        other = shared_client._rebuild(type(shared), address, b"wrong", shared.path)
+        other = face._rebuild(type(shared), Link(address, b"wrong", shared.path, "SharedPOD"))
         with pytest.raises(multiprocessing.AuthenticationError):
             other["a"]
         assert shared["a"] == 1

@@ -1,9 +1,10 @@
 """``SharedPOD`` and ``SharedTracker``: one server process, many client processes.
 
-The server (``server.py``) is a ``multiprocessing.managers`` server that owns
-the POD or Tracker and applies the ``Op`` records of ``tastypy.observe``; the
-client (``client.py``, ``tracker.py``) is the light, picklable object users
-pass around; ``work.py`` shares the keys of ``try_keys()`` loops out.
+The server (``server.py``) is a process that owns the POD or Tracker and
+applies the ``Op`` records of ``tastypy.observe``; ``work.py`` shares the
+keys of ``try_keys()`` loops out. The client face (``face.py``), written once
+for every host, reaches it through a picklable link (``link.py``);
+``client.py`` and ``tracker.py`` start the server and hold the link.
 """
 
 from tastypy.shared.client import SharedPersistentOrderedDict, SharedPOD

@@ -1,0 +1,362 @@
+"""The client face of a hosted POD or Tracker, written once for every host.
+
+``ClientPOD`` and ``ClientTracker`` hold all that users touch (the mapping,
+``.set``, proxies that forward ``Op`` records, chunked iteration,
+``locked()``, the walks and the shared ``try_*()`` loops) and reach their
+host through one *link*: ``link.call(name, *args)`` runs one named operation
+atomically on the host and returns plain data or raises the host's error;
+``link.close()`` releases this process's connections; ``link.where`` names
+the host in messages. A link pickles to what reconnects, never to data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import (
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from typing import TYPE_CHECKING, Any
+
+from tastypy.observe import WRITABLE, Op, Recorder, unwrap
+from tastypy.pod import OldIterators
+from tastypy.tracker import ProgressTracker
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+#: Keys (or items) fetched by one call of an iteration.
+CHUNK = 1000
+
+_MISSING = object()
+_tasks = itertools.count()
+
+class ClientPOD(OldIterators, MutableMapping):
+    """A POD held by a host, used from any number of processes.
+
+    Every method is one atomic call to the host. ``face.set[...]`` records a
+    mutation that the host applies atomically; ``lock()`` / ``locked()`` give
+    one process exclusive access.
+    """
+
+    _link: Any
+
+    def __reduce__(self) -> Any:
+        return _rebuild, (type(self), self._link)
+
+    def _wrap(self, key: Any, value: Any) -> Any:
+        kind = WRITABLE.get(type(value))
+        if kind is None:
+            return value
+        return kind(value, (key,), self._report, value)
+
+    def _report(self, op: Op, root: Any) -> None:
+        # A local copy was mutated: have the host do the same to its value.
+        self._link.call("apply", op)
+
+    @property
+    def set(self) -> Recorder:
+        """Record a mutation for the host to apply atomically.
+
+        ``shared.set['a']['n'] += 1``, ``shared.set['a']['l'].append(x)``,
+        ``shared.set['k'] = v``: read, modify and write happen on the host
+        in one call, so no update from another process is lost.
+        """
+        return Recorder(self._emit)
+
+    def _emit(self, op: Op) -> Any:
+        return self._link.call("apply", op)
+
+    # -- the mapping -----------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        """A local copy of the value; mutating it also changes the host's."""
+        return self._wrap(key, self._link.call("__getitem__", key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found, value = self._link.call("get", key)
+        return self._wrap(key, value) if found else default
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._link.call("__setitem__", key, unwrap(value))
+
+    def __delitem__(self, key: Any) -> None:
+        self._link.call("__delitem__", key)
+
+    def __contains__(self, key: object) -> bool:
+        return self._link.call("__contains__", key)
+
+    def __len__(self) -> int:
+        return self._link.call("__len__")
+
+    def __iter__(self) -> Iterator:
+        """Keys in insertion order, fetched ``CHUNK`` at a time.
+
+        Keys added meanwhile (by any process) are reached; a key deleted
+        before the current position shifts the rest by one, like a list.
+        """
+        return self._chunks("keys")
+
+    def _chunks(self, what: str) -> Iterator:
+        start = 0
+        while True:
+            chunk = self._link.call(what, start, CHUNK)
+            if what == "items":
+                chunk = [(key, self._wrap(key, value)) for key, value in chunk]
+            yield from chunk
+            if len(chunk) < CHUNK:
+                return
+            start += len(chunk)
+
+    def values(self) -> ValuesView:
+        return _Values(self)
+
+    def items(self) -> ItemsView:
+        return _Items(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._link.call("equals", {key: unwrap(value) for key, value in other.items()})
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._link.where!r})"
+
+    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        """Remove ``key`` and return its (plain) value, or ``default``."""
+        if default is _MISSING:
+            return self._link.call("pop", key)
+        return self._link.call("pop", key, default)
+
+    def popitem(self) -> tuple:
+        """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
+        return self._link.call("popitem")
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        """``face[key]`` if present, else store ``default`` and return it (as read)."""
+        return self._wrap(key, self._link.call("setdefault", key, unwrap(default)))
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Like ``dict.update``, in one call: every value is checked before any is stored."""
+        items = other.items() if isinstance(other, Mapping) else other
+        pairs = [(key, unwrap(value)) for key, value in items]
+        self._link.call("update", pairs, **kwargs)
+
+    def clear(self) -> None:
+        """Delete every key."""
+        self._link.call("clear")
+
+    # -- the POD's own methods -------------------------------------------------
+
+    def sync(self) -> None:
+        """Make the host write every dirty key; returns once it is on disk."""
+        self._link.call("sync")
+
+    def sync_key(self, key: Any) -> None:
+        """Make the host write the change of one key now."""
+        self._link.call("sync_key", key)
+
+    def mark_dirty(self, key: Any) -> None:
+        """Mark ``key`` as changed."""
+        self._link.call("mark_dirty", key)
+
+    def dirty(self) -> set:
+        """The keys changed since the last sync."""
+        return self._link.call("dirty")
+
+    def hold(self) -> None:
+        """Suspend the host's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
+        self._link.call("hold")
+
+    def unhold(self) -> None:
+        """Resume automatic syncs."""
+        self._link.call("unhold")
+
+    def revert(self) -> None:
+        """Drop every unsynced change and reload the last sync."""
+        self._link.call("revert")
+
+    # -- locking -----------------------------------------------------------------
+
+    def lock(self, timeout: float | None = None) -> bool:
+        """Take exclusive access for this process; the others' calls wait.
+
+        Reentrant within the process. Returns False if ``timeout`` seconds
+        passed first. Released by ``unlock()``, or when this process dies.
+        """
+        return self._link.call("lock", timeout)
+
+    def unlock(self) -> None:
+        """Release the lock taken by ``lock()`` (RuntimeError if not held here)."""
+        self._link.call("unlock")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Self]:
+        """``with face.locked():`` -- exclusive access for the block."""
+        self.lock()
+        try:
+            yield self
+        finally:
+            self.unlock()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the host's POD (it syncs) and this process's connections."""
+        with contextlib.suppress(ValueError):
+            self._link.call("close")
+        self._link.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Values(ValuesView):
+    def __iter__(self) -> Iterator:
+        for _, value in self._mapping._chunks("items"):
+            yield value
+
+
+class _Items(ItemsView):
+    def __iter__(self) -> Iterator:
+        return self._mapping._chunks("items")
+
+
+def _rebuild(cls: type, link: Any) -> Any:
+    face = cls.__new__(cls)
+    face._link = link
+    return face
+
+
+class ClientTracker(ClientPOD):
+    """A ProgressTracker held by a host, its work shared out.
+
+    Its methods are those of ``ProgressTracker``, each one atomic call.
+    Several processes looping over ``try_keys()`` at once share the work like
+    workers on a queue: a key handed to one loop is handed to no other while
+    that loop is on it.
+    """
+
+    @property
+    def max_tries(self) -> int:
+        """The most tries of a task before it is no longer to do (0: no limit)."""
+        return self._link.call("attr", "max_tries")
+
+    def add_many(self, keys: Iterable) -> None:
+        """Add every key; if any is present (or repeated), add none (``DuplicateKeyError``)."""
+        self._link.call("add_many", list(keys))
+
+    def add_many_if_absent(self, keys: Iterable) -> int:
+        """Add the keys not present yet; return how many were added."""
+        return self._link.call("add_many_if_absent", list(keys))
+
+    # -- walks -----------------------------------------------------------------
+
+    def _scan(self, test: str, allow_aborted: bool, values: bool) -> Iterator:
+        start = 0
+        while True:
+            found, start, end = self._link.call("scan", start, CHUNK, test, allow_aborted, values)
+            if values:
+                yield from ((key, self._wrap(key, value)) for key, value in found)
+            else:
+                yield from found
+            if end:
+                return
+
+    def todo_keys(self, allow_aborted: bool = False) -> Iterator:
+        """The keys to do (see ``should_do``), in insertion order, fetched in chunks."""
+        return self._scan("todo", allow_aborted, False)
+
+    def todo_items(self, allow_aborted: bool = False) -> Iterator:
+        """``(key, record)`` of ``todo_keys()``."""
+        return self._scan("todo", allow_aborted, True)
+
+    def todo_values(self, allow_aborted: bool = False) -> Iterator:
+        """The records of ``todo_keys()``."""
+        return (value for _, value in self.todo_items(allow_aborted))
+
+    def aborted_keys(self) -> Iterator:
+        """The aborted keys, in insertion order, fetched in chunks."""
+        return self._scan("aborted", False, False)
+
+    def aborted_items(self) -> Iterator:
+        """``(key, record)`` of ``aborted_keys()``."""
+        return self._scan("aborted", False, True)
+
+    def aborted_values(self) -> Iterator:
+        """The records of ``aborted_keys()``."""
+        return (value for _, value in self.aborted_items())
+
+    # -- shared work -------------------------------------------------------------
+
+    def _work(self, allow_aborted: bool, values: bool) -> Iterator:
+        task = next(_tasks)
+        start = 0
+        try:
+            while True:
+                got = self._link.call("next", task, start, allow_aborted, values)
+                if got is None:
+                    return
+                key, start, value = got
+                yield (key, self._wrap(key, value)) if values else key
+        finally:
+            with contextlib.suppress(ValueError):
+                self._link.call("drop", task)
+
+    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+        """Keys to try, each with its try counted, shared between processes.
+
+        Each call is one loop: the host hands it the next key that should be
+        tried and that no other loop is on (counting the try in the same
+        call), first any key whose loop died. ``progress=True`` shows a tqdm
+        bar of the done keys, as ``ProgressTracker.try_keys``.
+        """
+        return self._bar(self._work(allow_aborted, False), progress)
+
+    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+        """``(key, record)`` of ``try_keys()``."""
+        return self._bar(self._work(allow_aborted, True), progress)
+
+    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+        """The records of ``try_keys()``."""
+        return (value for _, value in self.try_items(allow_aborted, progress))
+
+    def _bar(self, loop: Iterator, progress: bool) -> Iterator:
+        if not progress:
+            return loop
+        from tastypy.progress import bar_over
+
+        return bar_over(loop, self)
+
+
+#: The tracker's own methods that are one plain call to the host.
+TRACKER_CALLS = (  # noqa: SIM905
+    "add add_if_absent mark_done mark_not_done done abort unabort aborted "
+    "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
+    "should_try_add num_done num_tried num_aborted "
+    "fraction_done fraction_tried fraction_aborted percent_done percent_not_done "
+    "percent_tried percent_not_tried percent_aborted percent_not_aborted"
+).split()
+
+
+def _forward(name: str) -> Any:
+    def call(self: ClientTracker, *args: Any, **kwargs: Any) -> Any:
+        return self._link.call(name, *args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(ProgressTracker, name).__doc__
+    return call
+
+
+for _name in TRACKER_CALLS:
+    setattr(ClientTracker, _name, _forward(_name))
