@@ -1,1 +1,15 @@
-"""Many machines: a POD or Tracker held by a Redis server (see ``RedisPOD``)."""
+"""Many machines: a POD or Tracker held by a Redis server.
+
+``link.py`` runs each operation of the client face as one Lua script
+(``scripts.py``) on the data layout of ``connect.py``; ``renew.py`` keeps
+this process's work claims and locks alive; ``face.py`` is what users hold.
+"""
+
+from tastypy.redis.face import (
+    RedisPersistentOrderedDict,
+    RedisPOD,
+    RedisProgressTracker,
+    RedisTracker,
+)
+
+__all__ = ["RedisPOD", "RedisPersistentOrderedDict", "RedisProgressTracker", "RedisTracker"]

@@ -59,7 +59,8 @@ def mask(url: str) -> str:
             )
     if (netloc, query) == (parts.netloc, parts.query):
         return url
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # By hand: urlunsplit would turn unix:///path into unix:/path.
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def client(url: str) -> Any:
