@@ -230,11 +230,11 @@ def test_a_wrong_database_or_password_fails_naming_the_url(redis_url, tmp_path):
     try:
         with redis.Redis.from_url(server.url) as client:
             client.config_set("requirepass", "right")  # after start: the start check pings
-        for url in (server.url + "?password=wrong", server.url):
+        for url in (server.url + "?password=hunter2", server.url):
             began = time.monotonic()
             with pytest.raises(ConnectionError) as err:
                 RedisPOD(url, "p")
-            assert time.monotonic() - began < 10 and "wrong" not in str(err.value)
+            assert time.monotonic() - began < 10 and "hunter2" not in str(err.value)
         assert RedisPOD(server.url + "?password=right", "p", init={"a": 1})["a"] == 1
     finally:
         server.stop()
