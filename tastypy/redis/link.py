@@ -63,6 +63,7 @@ class RedisLink:
         self._redis: Any = None
         self._scripts: dict = {}
         self._loops: set = set()
+        self._ahead: dict = {}
         self._closed = False
 
     def __reduce__(self) -> Any:
@@ -80,6 +81,7 @@ class RedisLink:
             self._redis = connect.client(self.url)
             self._scripts = {name: self._redis.register_script(src) for name, src in _SCRIPTS.items()}
             self._loops = set()
+            self._ahead = {}
             self._pid = os.getpid()
         return self._redis
 
@@ -456,11 +458,18 @@ class RedisLink:
         self._client()
         self._loops.add(loop)
         renewer.watch(self)
+        # Orphans this loop was handed ahead of its scan: not to be handed twice in one pass.
+        ahead = self._ahead.setdefault(loop, {})
         while True:
+            for ktext in [k for k, position in ahead.items() if position < start]:
+                del ahead[ktext]
             got = self._run(
-                "NEXT", loop, start, _flag(allow_aborted), self.max_tries, _flag(values), self._lease_ms, BUDGET
+                "NEXT", loop, start, _flag(allow_aborted), self.max_tries, _flag(values),
+                self._lease_ms, BUDGET, *ahead,
             )
             if got[0] == "key":
+                if got[4]:
+                    ahead[got[1]] = int(got[4])
                 return _key_of(got[1]), int(got[2]), json.loads(got[3]) if values else None
             if got[0] == "end":
                 return None
@@ -470,6 +479,7 @@ class RedisLink:
         loop = self._loop(task)
         self._run("DROP", loop)
         self._loops.discard(loop)
+        self._ahead.pop(loop, None)
 
     def renew(self) -> None:
         """Extend this process's claims and lock (the renewer thread calls it)."""

@@ -65,7 +65,7 @@ class Renewer:
             for link in links:
                 try:
                     link.renew()
-                except (redis.RedisError, OSError, ValueError):
+                except (redis.ConnectionError, redis.TimeoutError):
                     # Unreachable for now: try again next tick. If the
                     # lease runs out meanwhile, the claim goes to another
                     # process, as it must for a cut-off one.

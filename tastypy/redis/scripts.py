@@ -270,17 +270,21 @@ return out
 )
 
 #: ARGV: kind, loop id, start position, allow_aborted, max_tries, values,
-#: lease (ms), how many keys to look at. Drops the loop's previous claim,
+#: lease (ms), how many keys to look at, then keys the scan passes over
+#: (orphans this loop had ahead of it). Drops the loop's previous claim,
 #: turns expired claims into orphans, then claims (and counts a try of) the
 #: first orphan, else the first key from ``start``, that is to do and not
-#: claimed. Returns {'key', key, next start, text or ''}, {'more', next
-#: start} when nothing was found within the budget, or {'end'}.
+#: claimed. Returns {'key', key, next start, text or '', the position of an
+#: orphan or ''}, {'more', next start} when nothing was found within the
+#: budget, or {'end'}.
 NEXT = (
     _HEAD
     + """
 local loop, start, allow, max = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
 local values, lease, budget = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
 local time = now()
+local skip = {}
+for i = 9, #ARGV do skip[ARGV[i]] = true end
 
 local prev = call('HGET', L, loop)
 if prev then
@@ -296,7 +300,7 @@ for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) d
   if position then call('ZADD', R, position, k) end
 end
 
-local function hand(k, old, after)
+local function hand(k, old, after, orphan)
   local d, t, a, rest = fields(old)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
@@ -304,21 +308,21 @@ local function hand(k, old, after)
   call('HSET', W, k, loop)
   call('HSET', L, loop, k)
   call('ZADD', C, time + lease, k)
-  return {'key', k, after, values and new or ''}
+  return {'key', k, after, values and new or '', orphan or ''}
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   call('ZREM', R, k)
   local text = call('HGET', V, k)
   if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max) then
-    return hand(k, text, start)
+    return hand(k, text, start, num(call('ZSCORE', O, k)))
   end
 end
 
 local got = call('ZRANGEBYSCORE', O, start, '+inf', 'WITHSCORES', 'LIMIT', 0, budget)
 for i = 1, #got, 2 do
   local k = got[i]
-  if call('HEXISTS', W, k) == 0 then
+  if not skip[k] and call('HEXISTS', W, k) == 0 then
     local text = call('HGET', V, k)
     if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
   end
@@ -344,10 +348,10 @@ end
 RENEW = (
     _HEAD
     + """
-local until = now() + tonumber(ARGV[2])
+local expiry = now() + tonumber(ARGV[2])
 for i = 3, #ARGV do
   local k = call('HGET', L, ARGV[i])
-  if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', until, k) end
+  if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', expiry, k) end
 end
 """
 )
