@@ -25,7 +25,7 @@ from tastypy.errors import DuplicateKeyError
 from tastypy.keys import check_key, key_from_json
 from tastypy.observe import Op, apply, encode, normalize, unwrap
 from tastypy.records import DEFAULTS, RecordDict, check_field
-from tastypy.redis import connect, scripts
+from tastypy.redis import connect, ops, scripts
 from tastypy.redis.renew import held_locks, process_token, renewer
 from tastypy.store.format import encode_key
 
@@ -349,6 +349,17 @@ class RedisLink:
         ktext = self._lookup(key)
         if ktext is None:
             raise KeyError(key)
+        got = self._run("APPLY", ktext, *ops.op_args(op))
+        if got[0] == 1:
+            return ops.decode_result(op, got[1])
+        if got[0] == 2:
+            raise KeyError(key)
+        if got[1] != ops.FALLBACK:
+            raise ops.error(got[1], got[2])
+        return self._apply_in_python(op, key, ktext)
+
+    def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
+        """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
         client = self._client()
         while True:
             old = client.hget(self._keys[0], ktext)
@@ -456,8 +467,9 @@ class RedisLink:
     def _next(self, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
         loop = self._loop(task)
         self._client()
-        self._loops.add(loop)
-        renewer.watch(self)
+        if loop not in self._loops:
+            self._loops.add(loop)
+            renewer.watch(self)
         # Orphans this loop was handed ahead of its scan: not to be handed twice in one pass.
         ahead = self._ahead.setdefault(loop, {})
         while True:
@@ -541,6 +553,14 @@ class RedisLink:
 
 #: Threads of one process take the process's lock one at a time.
 _guard = threading.Lock()
+
+
+def _new_guard() -> None:
+    global _guard
+    _guard = threading.Lock()  # a fork may have copied it held
+
+
+os.register_at_fork(after_in_child=_new_guard)
 
 
 def _flag(value: bool) -> str:

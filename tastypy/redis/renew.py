@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import weakref
 from typing import Any
 
@@ -44,6 +43,15 @@ class Renewer:
         self.pid: int | None = None
         self.links: weakref.WeakSet = weakref.WeakSet()
         self.guard = threading.Lock()
+        self.wake = threading.Event()
+        self.tick = TICK
+
+    def forked(self) -> None:
+        """In a forked child: the parent's thread is not here, its lock may be held."""
+        self.guard = threading.Lock()
+        self.wake = threading.Event()
+        self.tick = TICK
+        self.pid = None
 
     def watch(self, link: Any) -> None:
         """Renew ``link``'s claims and lock from now on (starting the thread if needed)."""
@@ -53,6 +61,8 @@ class Renewer:
                 self.links = weakref.WeakSet()
                 threading.Thread(target=self._run, name="tastypy redis renewer", daemon=True).start()
             self.links.add(link)
+            if link.lease / 4 < self.tick:
+                self.wake.set()  # renew it before the thread's current pause ends
 
     def _run(self) -> None:
         import redis
@@ -60,8 +70,10 @@ class Renewer:
         while True:
             with self.guard:
                 links = list(self.links)
-            tick = min([TICK, *(link.lease / 3 for link in links)])
-            time.sleep(tick)
+                self.tick = min([TICK, *(link.lease / 4 for link in links)])
+            if self.wake.wait(self.tick):
+                self.wake.clear()
+                continue
             for link in links:
                 try:
                     link.renew()
@@ -73,3 +85,4 @@ class Renewer:
 
 
 renewer = Renewer()
+os.register_at_fork(after_in_child=renewer.forked)

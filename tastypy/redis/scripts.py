@@ -13,6 +13,8 @@ ARGV, the kind (``pod`` or ``tracker``) of the caller.
 
 from __future__ import annotations
 
+from tastypy.redis.ops import LUA_LIBRARY
+
 _HEAD = r"""
 local V, O, M, C, W, L, R = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local TRACKER = ARGV[1] == 'tracker'
@@ -136,6 +138,33 @@ local old = call('HGET', V, ARGV[2])
 if old then return old end
 put(ARGV[2], ARGV[3])
 return ARGV[3]
+"""
+)
+
+#: ARGV: kind, key, then the Op as ``ops.op_args`` gives it. Applies the Op
+#: to the key's text with the Lua engine. Returns {1, result text}, {2} when
+#: the key is absent, or {0, kind, detail}: an error, or 'fallback' when
+#: Python must apply it (also when a record would lose its special fields'
+#: places or kinds: the Python path gives the Tracker's error).
+APPLY = (
+    _HEAD
+    + LUA_LIBRARY
+    + """
+local k = ARGV[2]
+local old = call('HGET', V, k)
+if not old then return {2} end
+local new, result, detail = tastypy_apply(old, ARGV, 3)
+if not new then return {0, result, detail} end
+if new == old then return {1, result} end
+if TRACKER then
+  local d, t, a = fields(new)
+  if not ((d == 'true' or d == 'false') and (a == 'true' or a == 'false')) then
+    return {0, 'fallback', ''}
+  end
+end
+call('HSET', V, k, new)
+recount(old, new)
+return {1, result}
 """
 )
 
