@@ -121,7 +121,7 @@ class RedisLink:
         )
 
     def close(self) -> None:
-        """Free this link's work claims and close this process's connections."""
+        """Free this link's work claims and this process's lock, close its connections."""
         if self._closed:
             return
         self._closed = True
@@ -132,8 +132,11 @@ class RedisLink:
         try:
             for loop in list(self._loops):
                 self._run("DROP", loop)
+            with _guard:
+                if held_locks().pop((self.url, self.name), None):
+                    self._scripts["LOCK_FREE"](keys=[self._lock_key], args=[process_token()])
         except (redis.ConnectionError, redis.TimeoutError):
-            pass  # the claims expire after the lease anyway
+            pass  # the claims and the lock expire after the lease anyway
         self._loops.clear()
         self._redis.close()
 
@@ -512,8 +515,10 @@ class RedisLink:
         while True:
             with _guard:
                 if held.get(slot):
-                    held[slot] += 1
-                    return True
+                    if client.get(self._lock_key) == process_token():
+                        held[slot] += 1
+                        return True
+                    del held[slot]  # lost: its lease ran out while this process could not renew it
                 if client.set(self._lock_key, process_token(), nx=True, px=self._lease_ms):
                     held[slot] = 1
                     renewer.watch(self)
