@@ -9,11 +9,11 @@ from typing import Any
 CONNECT_TIMEOUT = 3.0
 REPLY_TIMEOUT = 10.0
 
-#: The suffixes of a name's Redis keys, in the order every script gets them:
-#: values (hash), order (sorted set by insertion number), meta (hash: kind,
-#: insertion counter, tracker counters), claims (sorted set by expiry),
+#: The suffixes of a name's Redis keys, in the order scripts get them:
+#: values (hash), meta (hash: kind, insertion counter, tracker counters),
+#: order (sorted set by insertion number), claims (sorted set by expiry),
 #: owners (hash key -> loop), loops (hash loop -> key), orphans (sorted set).
-PARTS = ("values", "order", "meta", "claims", "owners", "loops", "orphans")
+PARTS = ("values", "meta", "order", "claims", "owners", "loops", "orphans")
 
 
 def check_name(name: Any) -> str:

@@ -14,6 +14,7 @@ connection pool on first use (after a fork too).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -30,6 +31,8 @@ from tastypy.redis.renew import held_locks, process_token, renewer
 from tastypy.store.format import encode_key
 
 _MISSING = object()
+
+_APPLY_SHA = hashlib.sha1(scripts.APPLY.encode()).hexdigest()
 
 #: Keys a ``next`` script looks at before it lets other clients in.
 BUDGET = 500
@@ -56,6 +59,7 @@ class RedisLink:
         self.max_tries, self.lease = max_tries, float(lease)
         self.where = f"{connect.mask(url)}#{name}"
         self._keys = connect.redis_keys(name)
+        self._values, self._meta, self._order = self._keys[:3]
         self._lock_key = connect.lock_key(name)
         self._lease_ms = max(1, int(self.lease * 1000))
         self._tracker = kind == "tracker"
@@ -88,6 +92,16 @@ class RedisLink:
     def _run(self, script: str, *args: Any) -> Any:
         self._client()
         return self._scripts[script](keys=self._keys, args=[self.kind, *args])
+
+    def _run_apply(self, *args: Any) -> Any:
+        # The hot path: only the two keys it uses, and no wrapper around EVALSHA.
+        import redis
+
+        client = self._client()
+        try:
+            return client.evalsha(_APPLY_SHA, 2, *self._keys[:2], self.kind, *args)
+        except redis.exceptions.NoScriptError:
+            return client.eval(scripts.APPLY, 2, *self._keys[:2], self.kind, *args)
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
@@ -186,7 +200,7 @@ class RedisLink:
     # -- the POD's methods -------------------------------------------------------
 
     def _check_kind(self) -> None:
-        kind = self._client().hget(self._keys[2], "kind")
+        kind = self._client().hget(self._meta, "kind")
         if kind is not None and kind != self.kind:
             raise self._wrong_kind(kind)
 
@@ -198,7 +212,7 @@ class RedisLink:
 
     def _get(self, key: Any) -> tuple:
         ktext = self._lookup(key)
-        text = None if ktext is None else self._client().hget(self._keys[0], ktext)
+        text = None if ktext is None else self._client().hget(self._values, ktext)
         if text is None:
             return False, None
         return True, json.loads(text)
@@ -213,10 +227,10 @@ class RedisLink:
 
     def _contains(self, key: Any) -> bool:
         ktext = self._lookup(key)
-        return ktext is not None and bool(self._client().hexists(self._keys[0], ktext))
+        return ktext is not None and bool(self._client().hexists(self._values, ktext))
 
     def _len(self) -> int:
-        return self._client().hlen(self._keys[0])
+        return self._client().hlen(self._values)
 
     def _pop(self, key: Any, default: Any = _MISSING) -> Any:
         ktext = self._lookup(key)
@@ -271,7 +285,7 @@ class RedisLink:
                 self._record(key, value)  # raises the TypeError that names the key
         ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
         while True:
-            olds = dict(zip(ktexts, self._client().hmget(self._keys[0], ktexts)))
+            olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
             merged: dict = {}
             for key, value in pairs:
                 ktext = self._key(key)
@@ -301,13 +315,13 @@ class RedisLink:
     # -- reading in chunks -------------------------------------------------------
 
     def _keys_at(self, start: int, count: int) -> list:
-        return [_key_of(k) for k in self._client().zrange(self._keys[1], start, start + count - 1)]
+        return [_key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
 
     def _items_at(self, start: int, count: int) -> list:
         client = self._client()
         while True:
-            ktexts = client.zrange(self._keys[1], start, start + count - 1)
-            texts = client.hmget(self._keys[0], ktexts) if ktexts else []
+            ktexts = client.zrange(self._order, start, start + count - 1)
+            texts = client.hmget(self._values, ktexts) if ktexts else []
             if None not in texts:
                 return [(_key_of(k), json.loads(t)) for k, t in zip(ktexts, texts)]
             # A key was deleted between the two reads: read the chunk again.
@@ -332,7 +346,7 @@ class RedisLink:
                 if ktext is None:
                     return False
                 ktexts.append(ktext)
-            texts = self._client().hmget(self._keys[0], ktexts)
+            texts = self._client().hmget(self._values, ktexts)
             for (_, value), text in zip(chunk, texts):
                 if text is None or json.loads(text) != value:
                     return False
@@ -352,7 +366,7 @@ class RedisLink:
         ktext = self._lookup(key)
         if ktext is None:
             raise KeyError(key)
-        got = self._run("APPLY", ktext, *ops.op_args(op))
+        got = self._run_apply(ktext, *ops.op_args(op))
         if got[0] == 1:
             return ops.decode_result(op, got[1])
         if got[0] == 2:
@@ -365,7 +379,7 @@ class RedisLink:
         """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
         client = self._client()
         while True:
-            old = client.hget(self._keys[0], ktext)
+            old = client.hget(self._values, ktext)
             if old is None:
                 raise KeyError(key)
             box = {key: self._observed(key, json.loads(old))}
@@ -460,7 +474,7 @@ class RedisLink:
         return got == 1
 
     def _counter(self, name: str) -> int:
-        return int(self._client().hget(self._keys[2], name) or 0)
+        return int(self._client().hget(self._meta, name) or 0)
 
     # -- shared work ---------------------------------------------------------------
 
@@ -618,8 +632,8 @@ def _fraction_op(name: str, share: bool) -> Any:
     # The face may ask the host for these; they are derived from one read.
     def run(self: RedisLink, decimals: int = 2) -> Any:
         with self._client().pipeline(transaction=True) as pipe:
-            pipe.hget(self._keys[2], name.replace("not_", ""))
-            pipe.hlen(self._keys[0])
+            pipe.hget(self._meta, name.replace("not_", ""))
+            pipe.hlen(self._values)
             count, total = pipe.execute()
         count = int(count or 0)
         if "not_" in name:

@@ -7,8 +7,9 @@ as ``{**DEFAULTS, **fields}`` and their special fields can never be deleted,
 so the scripts read and rewrite that prefix as text, and keep the counters
 from it in the same step as every change.
 
-Every script gets the seven keys of ``layout.keys(name)`` and, first in
-ARGV, the kind (``pod`` or ``tracker``) of the caller.
+Every script gets the keys of ``connect.redis_keys(name)`` (``APPLY``, the
+hot path, only the first two: it needs no others) and, first in ARGV, the
+kind (``pod`` or ``tracker``) of the caller.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from tastypy.redis.ops import LUA_LIBRARY
 
 _HEAD = r"""
-local V, O, M, C, W, L, R = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local V, M, O, C, W, L, R = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local TRACKER = ARGV[1] == 'tracker'
 local call = redis.call
 
