@@ -238,3 +238,21 @@ def test_a_wrong_database_or_password_fails_naming_the_url(redis_url, tmp_path):
         assert RedisPOD(server.url + "?password=right", "p", init={"a": 1})["a"] == 1
     finally:
         server.stop()
+
+
+def test_open_target_opens_what_the_name_holds(redis_url):
+    from tastypy.redis import is_target, open_target
+
+    RedisPOD(redis_url, "p", init={"a": 1})
+    RedisTracker(redis_url, "t", max_tries=2, init={"k": {}})
+    assert is_target(f"{redis_url}#p") and not is_target("/some/folder") and not is_target(redis_url)
+    pod = open_target(f"{redis_url}#p")
+    assert type(pod) is RedisPOD and pod["a"] == 1
+    tracker = open_target(f"{redis_url}#t", max_tries=2)
+    assert type(tracker) is RedisTracker and tracker.max_tries == 2 and list(tracker.todo_keys()) == ["k"]
+    assert type(open_target(f"{redis_url}#new")) is RedisPOD
+    assert type(open_target(f"{redis_url}#new2", tracker=True)) is RedisTracker
+    with pytest.raises(ValueError, match="holds a RedisPOD"):
+        open_target(f"{redis_url}#p", tracker=True)
+    with pytest.raises(ValueError, match="URL#NAME"):
+        open_target("/some/folder")

@@ -204,6 +204,9 @@ class RedisLink:
         if kind is not None and kind != self.kind:
             raise self._wrong_kind(kind)
 
+    def _stored_kind(self) -> str | None:
+        return self._client().hget(self._meta, "kind")
+
     def _getitem(self, key: Any) -> Any:
         found, value = self._get(key)
         if not found:
@@ -676,6 +679,7 @@ _POD_OPS = {
     "unlock": RedisLink._unlock,
     "close": lambda self: None,
     "_check_kind": RedisLink._check_kind,
+    "_stored_kind": RedisLink._stored_kind,
     "_destroy": RedisLink._destroy,
 }
 
