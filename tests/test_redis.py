@@ -7,7 +7,15 @@ import time
 
 import pytest
 import redis
-from test_redis_support import JOIN, ctx, increment, locked_read_modify_write, natural_mutations, report, run_procs
+from test_redis_support import (
+    JOIN,
+    ctx,
+    increment,
+    locked_read_modify_write,
+    natural_mutations,
+    report,
+    run_procs,
+)
 
 from tastypy.observe import encode
 from tastypy.redis import RedisPOD, RedisTracker
@@ -138,7 +146,7 @@ def test_children_of_each_start_method_read_and_write(pod, method):
     context = ctx(method)
     queue = context.Queue()
     run_procs(context, report, [(pod, queue)])
-    pid, items = queue.get(timeout=JOIN)
+    _, items = queue.get(timeout=JOIN)
     assert items == {"a": 1}
     pod["c"] = {"n": 0}
     run_procs(context, increment, [(pod, 5)] * 2)

@@ -8,7 +8,14 @@ import time
 
 import redis
 from redis_server import RedisServer
-from test_redis_support import JOIN, ctx, hold_lock_and_hang, run_procs, take_one_and_hang, work
+from test_redis_support import (
+    JOIN,
+    ctx,
+    hold_lock_and_hang,
+    run_procs,
+    take_one_and_hang,
+    work,
+)
 
 from tastypy.redis import RedisPOD, RedisTracker
 
@@ -121,7 +128,6 @@ def test_claims_expire_across_a_server_restart(tmp_path):
 
 def test_nothing_of_a_name_is_left_with_an_expiry_but_the_lock(redis_url):
     pod = RedisPOD(redis_url, "p", init={"a": 1}, lease=LEASE)
-    with pod.locked():
-        with redis.Redis.from_url(redis_url, decode_responses=True) as client:
-            ttls = {k: client.pttl(k) for k in client.scan_iter()}
+    with pod.locked(), redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        ttls = {k: client.pttl(k) for k in client.scan_iter()}
     assert {k for k, t in ttls.items() if t >= 0} == {"tastypy:{p}:lock"}

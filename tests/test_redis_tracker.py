@@ -76,7 +76,7 @@ def test_should_and_walks(tracker):
     assert list(tracker.todo_keys()) == ["d", "n1", "n2"]
     assert list(tracker.todo_keys(allow_aborted=True)) == ["b", "d", "n1", "n2"]
     assert [k for k, _ in tracker.todo_items()] == ["d", "n1", "n2"]
-    assert list(tracker.aborted_keys()) == ["b"] and list(tracker.aborted_values())[0]["_aborted"]
+    assert list(tracker.aborted_keys()) == ["b"] and next(iter(tracker.aborted_values()))["_aborted"]
     assert list(tracker.try_keys()) == ["d", "n1", "n2"]
     assert tracker.tries("d") == 2 and counts(tracker) == recount(tracker)
     assert tracker.max_tries == 3
