@@ -349,16 +349,23 @@ for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   end
 end
 
-local got = call('ZRANGEBYSCORE', O, start, '+inf', 'WITHSCORES', 'LIMIT', 0, budget)
-for i = 1, #got, 2 do
-  local k = got[i]
-  if not skip[k] and call('HEXISTS', W, k) == 0 then
-    local text = call('HGET', V, k)
-    if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
+-- in small batches: the key handed out is most often among the first
+local from, seen, batch = start, 0, 16
+while seen < budget do
+  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
+  for i = 1, #got, 2 do
+    local k = got[i]
+    if not skip[k] and call('HEXISTS', W, k) == 0 then
+      local text = call('HGET', V, k)
+      if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
+    end
   end
+  if #got < 2 * batch then return {'end'} end
+  from = num(tonumber(got[#got]) + 1)
+  seen = seen + batch
+  batch = math.min(4 * batch, 256)
 end
-if #got < 2 * budget then return {'end'} end
-return {'more', num(tonumber(got[#got]) + 1)}
+return {'more', from}
 """
 )
 
