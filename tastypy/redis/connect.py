@@ -9,11 +9,12 @@ from typing import Any
 CONNECT_TIMEOUT = 3.0
 REPLY_TIMEOUT = 10.0
 
-#: The suffixes of a name's Redis keys, in the order scripts get them:
-#: values (hash), meta (hash: kind, insertion counter, tracker counters),
-#: order (sorted set by insertion number), claims (sorted set by expiry),
-#: owners (hash key -> loop), loops (hash loop -> key), orphans (sorted set).
-PARTS = ("values", "meta", "order", "claims", "owners", "loops", "orphans")
+#: The suffixes of a name's Redis keys, in the order scripts get them (each
+#: script only the first few it needs): values (hash), meta (hash: kind,
+#: insertion counter, tracker counters), claims (sorted set by expiry),
+#: owners (hash key -> loop), order (sorted set by insertion number),
+#: orphans (sorted set), loops (hash loop -> key).
+PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops")
 
 
 def check_name(name: Any) -> str:

@@ -32,8 +32,6 @@ from tastypy.store.format import encode_key
 
 _MISSING = object()
 
-_APPLY_SHA = hashlib.sha1(scripts.APPLY.encode()).hexdigest()
-
 #: Keys a ``next`` script looks at before it lets other clients in.
 BUDGET = 500
 #: Keys deleted per command by ``drop()``.
@@ -41,7 +39,8 @@ BATCH = 500
 #: Seconds between two tries to take a lock held by another process.
 POLL = 0.05
 
-_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper()}
+_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
+_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
 
 
 class RedisLink:
@@ -59,13 +58,13 @@ class RedisLink:
         self.max_tries, self.lease = max_tries, float(lease)
         self.where = f"{connect.mask(url)}#{name}"
         self._keys = connect.redis_keys(name)
-        self._values, self._meta, self._order = self._keys[:3]
+        parts = dict(zip(connect.PARTS, self._keys))
+        self._values, self._meta, self._order = parts["values"], parts["meta"], parts["order"]
         self._lock_key = connect.lock_key(name)
         self._lease_ms = max(1, int(self.lease * 1000))
         self._tracker = kind == "tracker"
         self._pid: int | None = None
         self._redis: Any = None
-        self._scripts: dict = {}
         self._loops: set = set()
         self._ahead: dict = {}
         self._closed = False
@@ -83,25 +82,24 @@ class RedisLink:
         if self._pid != os.getpid():
             # A forked child gets its own pool; the parent's sockets stay the parent's.
             self._redis = connect.client(self.url)
-            self._scripts = {name: self._redis.register_script(src) for name, src in _SCRIPTS.items()}
             self._loops = set()
             self._ahead = {}
             self._pid = os.getpid()
         return self._redis
 
     def _run(self, script: str, *args: Any) -> Any:
-        self._client()
-        return self._scripts[script](keys=self._keys, args=[self.kind, *args])
+        """Run a script of ``scripts`` with the keys it uses and the caller's kind."""
+        count = scripts.KEYS[script]
+        return self._eval(script, count, *self._keys[:count], self.kind, *args)
 
-    def _run_apply(self, *args: Any) -> Any:
-        # The hot path: only the two keys it uses, and no wrapper around EVALSHA.
+    def _eval(self, script: str, *args: Any) -> Any:
         import redis
 
         client = self._client()
         try:
-            return client.evalsha(_APPLY_SHA, 2, *self._keys[:2], self.kind, *args)
-        except redis.exceptions.NoScriptError:
-            return client.eval(scripts.APPLY, 2, *self._keys[:2], self.kind, *args)
+            return client.evalsha(_SHAS[script], *args)
+        except redis.exceptions.NoScriptError:  # a restarted server forgot it
+            return client.eval(_SCRIPTS[script], *args)
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
@@ -148,7 +146,7 @@ class RedisLink:
                 self._run("DROP", loop)
             with _guard:
                 if held_locks().pop((self.url, self.name), None):
-                    self._scripts["LOCK_FREE"](keys=[self._lock_key], args=[process_token()])
+                    self._eval("LOCK_FREE", 1, self._lock_key, process_token())
         except (redis.ConnectionError, redis.TimeoutError):
             pass  # the claims and the lock expire after the lease anyway
         self._loops.clear()
@@ -369,7 +367,7 @@ class RedisLink:
         ktext = self._lookup(key)
         if ktext is None:
             raise KeyError(key)
-        got = self._run_apply(ktext, *ops.op_args(op))
+        got = self._run("APPLY", ktext, *ops.op_args(op))
         if got[0] == 1:
             return ops.decode_result(op, got[1])
         if got[0] == 2:
@@ -520,7 +518,7 @@ class RedisLink:
         if self._loops:
             self._run("RENEW", self._lease_ms, *list(self._loops))
         if held_locks().get((self.url, self.name)):
-            self._scripts["LOCK_RENEW"](keys=[self._lock_key], args=[process_token(), self._lease_ms])
+            self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms)
 
     # -- the lock ------------------------------------------------------------------
 
@@ -557,7 +555,7 @@ class RedisLink:
                 return
             del held[slot]
             self._client()
-            self._scripts["LOCK_FREE"](keys=[self._lock_key], args=[process_token()])
+            self._eval("LOCK_FREE", 1, self._lock_key, process_token())
 
     def _destroy(self) -> int:
         client = self._client()

@@ -7,9 +7,9 @@ as ``{**DEFAULTS, **fields}`` and their special fields can never be deleted,
 so the scripts read and rewrite that prefix as text, and keep the counters
 from it in the same step as every change.
 
-Every script gets the keys of ``connect.redis_keys(name)`` (``APPLY``, the
-hot path, only the first two: it needs no others) and, first in ARGV, the
-kind (``pod`` or ``tracker``) of the caller.
+Every script gets the first ``KEYS[name]`` keys of ``connect.redis_keys(name)``
+(those it uses: fewer arguments to send on the hot paths) and, first in
+ARGV, the kind (``pod`` or ``tracker``) of the caller.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from tastypy.redis.ops import LUA_LIBRARY
 
 _HEAD = r"""
-local V, M, O, C, W, L, R = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local V, M, C, W, O, R, L = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local TRACKER = ARGV[1] == 'tracker'
 local call = redis.call
 
@@ -408,3 +408,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+#: How many of the name's keys each script gets (see ``connect.PARTS``).
+KEYS = {
+    "APPLY": 2,
+    "FIELD": 4,
+    "SET": 5,
+    "SETDEFAULT": 5,
+    "PUT_MANY": 5,
+    "ADD": 5,
+    "SHOULD": 5,
+    "SCAN": 5,
+    "DELETE": 6,
+    "POPITEM": 6,
+    "CAS": 6,
+    "CLEAR": 7,
+    "NEXT": 7,
+    "DROP": 7,
+    "RENEW": 7,
+}
