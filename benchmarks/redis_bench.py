@@ -1,0 +1,175 @@
+"""RedisPOD and RedisTracker beside their floors, measured in one run.
+
+Rerun with::
+
+    python benchmarks/redis_bench.py [--ops 3000] [--tasks 10000] [--repeats 5]
+
+Starts its own ``redis-server`` on a unix socket in a temporary folder
+(no persistence). With 4 processes (fork):
+
+* W7 ``RedisPOD.set['c']['n'] += 1``, ``--ops`` per process, against a bare
+  ``HINCRBY`` on one field (the floor of one round trip); the count must be
+  exact every run.
+* ``RedisTracker``: ``try_keys()`` + ``mark_done()`` over ``--tasks`` empty
+  tasks, against a bare Redis queue (``LPUSH`` all, workers ``BRPOP``);
+  each task must be done exactly once.
+
+A run's time is from the first worker's start to the last one's end; the
+table gives the median of the repeats and the ratio to the floor of the
+same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import redis
+
+from tastypy.redis import RedisPOD, RedisTracker
+
+PROCS = 4
+
+
+def w7(url: str, times: int) -> None:
+    pod = RedisPOD(url, "w7")
+    for _ in range(times):
+        pod.set["c"]["n"] += 1
+
+
+def hincrby(url: str, times: int) -> None:
+    client = redis.Redis.from_url(url)
+    for _ in range(times):
+        client.hincrby("h", "n", 1)
+
+
+def tracker_worker(url: str, _: int) -> None:
+    tracker = RedisTracker(url, "tasks")
+    for key in tracker.try_keys():
+        tracker.mark_done(key)
+
+
+def queue_worker(url: str, _: int) -> None:
+    client = redis.Redis.from_url(url)
+    while True:
+        got = client.brpop(["queue"], timeout=0.2)
+        if got is None:
+            return
+        client.incr(f"done:{got[1].decode()}")
+
+
+def timed(worker, url, times, go, out):
+    go.wait(30)
+    began = time.monotonic()
+    worker(url, times)
+    out.put((began, time.monotonic()))
+
+
+def run(worker, url: str, times: int, prepare, check) -> float:
+    """Operations per second of PROCS processes running ``worker``."""
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    count = prepare(client)
+    ctx = multiprocessing.get_context("fork")
+    go, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=timed, args=(worker, url, times, go, out)) for _ in range(PROCS)]
+    for w in workers:
+        w.start()
+    go.set()
+    spans = [out.get(timeout=600) for _ in workers]
+    for w in workers:
+        w.join(60)
+    check(client)
+    return count / (max(e for _, e in spans) - min(b for b, _ in spans))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=3000)
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    options = parser.parse_args()
+    ops, tasks = options.ops, options.tasks
+    folder = tempfile.mkdtemp()
+    sock = os.path.join(folder, "redis.sock")
+    server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", sock,
+         "--save", "", "--appendonly", "no", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"unix://{sock}"
+
+    def w7_prepare(client):
+        RedisPOD(url, "w7", init={"c": {"n": 0}}).close()
+        return PROCS * ops
+
+    def w7_check(client):
+        got = RedisPOD(url, "w7")["c"]["n"]
+        assert got == PROCS * ops, f"W7 lost updates: {got} != {PROCS * ops}"
+
+    def hincrby_check(client):
+        assert int(client.hget("h", "n")) == PROCS * ops
+
+    def tracker_prepare(client):
+        tracker = RedisTracker(url, "tasks")
+        tracker.add_many(range(tasks))
+        tracker.close()
+        return tasks
+
+    def tracker_check(client):
+        tracker = RedisTracker(url, "tasks")
+        assert tracker.num_done() == tasks, tracker.num_done()
+        assert all(record["_tries"] == 1 for record in tracker.values()), "a task tried twice"
+
+    def queue_prepare(client):
+        for at in range(0, tasks, 1000):
+            client.lpush("queue", *range(at, min(tasks, at + 1000)))
+        return tasks
+
+    def queue_check(client):
+        keys = list(client.scan_iter("done:*", count=1000))
+        assert len(keys) == tasks and all(int(v) == 1 for v in client.mget(keys))
+
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        rows = [
+            ("W7 RedisPOD.set['c']['n'] += 1", w7, w7_prepare, w7_check),
+            ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
+            ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
+            ("LPUSH/BRPOP queue (floor)", queue_worker, queue_prepare, queue_check),
+        ]
+        rates: dict = {name: [] for name, *_ in rows}
+        for _ in range(options.repeats):
+            for name, worker, prepare, check in rows:
+                rates[name].append(run(worker, url, ops, prepare, check))
+        version = redis.Redis.from_url(url).info()["redis_version"]
+        print(f"# {platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
+              f"redis-server {version}, {PROCS} processes, median of {options.repeats}")
+        print("| workload | per second | vs floor |")
+        print("| --- | ---: | ---: |")
+        medians = {name: statistics.median(r) for name, r in rates.items()}
+        floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0]}
+        for name, *_ in rows:
+            floor = floors.get(name, name)
+            print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} |")
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

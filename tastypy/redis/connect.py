@@ -1,0 +1,106 @@
+"""Where a RedisPOD lives: its URL (password masked in messages), its name, its Redis keys."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+#: Seconds to connect, and to wait for any reply, before an error (never a hang).
+CONNECT_TIMEOUT = 3.0
+REPLY_TIMEOUT = 10.0
+
+#: The suffixes of a name's Redis keys, in the order scripts get them (each
+#: script only the first few it needs): values (hash), meta (hash: kind,
+#: insertion counter, tracker counters), claims (sorted set by expiry),
+#: owners (hash key -> loop), order (sorted set by insertion number),
+#: orphans (sorted set), loops (hash loop -> key).
+PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops")
+
+
+def check_name(name: Any) -> str:
+    """Refuse a name that is not a non-empty str without braces (the hash tag)."""
+    if type(name) is not str or not name or "{" in name or "}" in name:
+        raise ValueError(
+            f"a Redis name must be a non-empty str without '{{' or '}}', not {name!r}"
+        )
+    return name
+
+
+def redis_keys(name: str) -> list[str]:
+    """The Redis keys of ``name``, all in one hash tag (one Cluster slot)."""
+    return [f"tastypy:{{{name}}}:{part}" for part in PARTS]
+
+
+def lock_key(name: str) -> str:
+    """The Redis key of ``name``'s user lock."""
+    return f"tastypy:{{{name}}}:lock"
+
+
+def pattern(name: str) -> str:
+    """A SCAN pattern matching every Redis key of ``name`` and no other name's."""
+    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in name)
+    return f"tastypy:{{{escaped}}}:*"
+
+
+def mask(url: str) -> str:
+    """``url`` with its password (in the authority or the query) replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        auth, host = netloc.rsplit("@", 1)
+        if ":" in auth:
+            auth = auth.split(":", 1)[0] + ":***"
+        netloc = f"{auth}@{host}"
+    query = parts.query
+    if query:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        if any(k == "password" for k, _ in pairs):
+            query = "&".join(
+                f"{k}=***" if k == "password" else f"{k}={v}" for k, v in pairs
+            )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    # By hand: urlunsplit would turn unix:///path into unix:/path.
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def client(url: str) -> Any:
+    """A fresh redis-py client for ``url`` (its own connection pool), with time limits.
+
+    One retry, on a connection error only: a socket left from before a
+    server restart is replaced once. A reply that times out is never sent
+    again (the call may have been applied).
+    """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=REPLY_TIMEOUT,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+        decode_responses=True,
+    )
+
+
+def unreachable(where: str, url: str, error: Exception) -> ConnectionError:
+    """The error for a server that cannot be used: names the URL, never its password."""
+    reason = str(error) or type(error).__name__
+    password = _password(url)
+    if password:
+        reason = reason.replace(password, "***")
+    return ConnectionError(
+        f"cannot use Redis at {where}: {reason}; check that the server runs, "
+        "and the URL's host, port, password and database"
+    )
+
+
+def _password(url: str) -> str | None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        return urllib.parse.unquote(parts.password)
+    for k, v in urllib.parse.parse_qsl(parts.query):
+        if k == "password":
+            return v
+    return None

@@ -1,0 +1,76 @@
+"""``RedisPOD`` and ``RedisTracker``: the client face over a Redis server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from tastypy.redis.link import RedisLink
+from tastypy.shared.face import ClientPOD, ClientTracker
+
+
+class RedisPersistentOrderedDict(ClientPOD):
+    """A POD held by a Redis server under ``name``, used from any number of machines.
+
+    ``url`` is a Redis URL as ``redis.Redis.from_url`` takes it. Each call is
+    atomic on the server; values are kept as their JSON text, byte for byte
+    a POD's. Picklable as its URL, name and options: each process opens its
+    own connections. ``close()`` closes this client's connections and
+    leaves the data in Redis; ``drop()`` deletes it. The lock lasts
+    ``lease`` seconds past its holder's death.
+    """
+
+    _kind = "pod"
+
+    def __init__(
+        self, url: str, name: str, init: Mapping | Iterable | None = None, *, lease: float = 30.0
+    ) -> None:
+        self._link = RedisLink(url, name, self._kind, lease=lease)
+        self._link.open()
+        if init is not None:
+            self.update(init)
+
+    @property
+    def url(self) -> str:
+        """The Redis URL (as given: it may hold a password)."""
+        return self._link.url
+
+    @property
+    def name(self) -> str:
+        """The name of this POD in its Redis database."""
+        return self._link.name
+
+    def drop(self) -> None:
+        """Delete every Redis key of this name (no other name's); the object stays usable."""
+        self._link.destroy()
+
+
+class RedisProgressTracker(ClientTracker, RedisPersistentOrderedDict):
+    """A ProgressTracker held by a Redis server, its work shared between machines.
+
+    A ``try_keys()`` loop's key is claimed for ``lease`` seconds of the
+    server's clock, renewed in the background while its process lives: a
+    process that dies or is cut off loses it after at most ``lease`` seconds
+    and the key goes to the next loop that asks. The try is counted in the
+    same step as the hand-out, so no key is tried more than ``max_tries``
+    times.
+    """
+
+    _kind = "tracker"
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        max_tries: int = 0,
+        init: Mapping | Iterable | None = None,
+        *,
+        lease: float = 30.0,
+    ) -> None:
+        self._link = RedisLink(url, name, self._kind, max_tries, lease)
+        self._link.open()
+        if init is not None:
+            self.update(init)
+
+
+RedisPOD = RedisPersistentOrderedDict
+RedisTracker = RedisProgressTracker

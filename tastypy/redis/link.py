@@ -1,0 +1,720 @@
+"""``RedisLink``: the host of a RedisPOD or RedisTracker is a Redis server.
+
+It runs each operation of the host interface (see the client face) as one
+Lua script or one command, so each is atomic. What a POD does on disk has no
+counterpart here: there is no unsynced state in a client, every call is on
+the server when it returns. So ``sync()``, ``sync_key()``, ``hold()``,
+``unhold()`` and ``revert()`` do nothing, ``dirty()`` is always empty and
+``mark_dirty(key)`` only checks that the key is present. How durable a
+change is depends on the server's AOF settings (see the README).
+
+A link pickles to its URL, name and options; each process opens its own
+connection pool on first use (after a fork too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from tastypy.errors import DuplicateKeyError
+from tastypy.keys import check_key, key_from_json
+from tastypy.observe import Op, apply, encode, normalize, unwrap
+from tastypy.records import DEFAULTS, RecordDict, check_field
+from tastypy.redis import connect, ops, scripts
+from tastypy.redis.renew import held_locks, process_token, renewer
+from tastypy.store.format import encode_key
+
+_MISSING = object()
+
+#: Keys a ``next`` script looks at before it lets other clients in.
+BUDGET = 500
+#: Keys deleted per command by ``drop()``.
+BATCH = 500
+#: Seconds between two tries to take a lock held by another process.
+POLL = 0.05
+
+_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
+_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
+
+
+class RedisLink:
+    """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
+
+    def __init__(self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0) -> None:
+        if type(url) is not str or not url:
+            raise TypeError(f"url must be a Redis URL (str), not {url!r}")
+        connect.check_name(name)
+        if type(max_tries) is not int or max_tries < 0:
+            raise ValueError(f"max_tries must be an int >= 0 (0: no limit), not {max_tries!r}")
+        if type(lease) not in (int, float) or not lease > 0:
+            raise ValueError(f"lease must be a number of seconds > 0, not {lease!r}")
+        self.url, self.name, self.kind = url, name, kind
+        self.max_tries, self.lease = max_tries, float(lease)
+        self.where = f"{connect.mask(url)}#{name}"
+        self._keys = connect.redis_keys(name)
+        parts = dict(zip(connect.PARTS, self._keys))
+        self._values, self._meta, self._order = parts["values"], parts["meta"], parts["order"]
+        self._lock_key = connect.lock_key(name)
+        self._lease_ms = max(1, int(self.lease * 1000))
+        self._tracker = kind == "tracker"
+        self._pid: int | None = None
+        self._redis: Any = None
+        self._loops: set = set()
+        self._ahead: dict = {}
+        self._closed = False
+
+    def __reduce__(self) -> Any:
+        return RedisLink, (self.url, self.name, self.kind, self.max_tries, self.lease)
+
+    @property
+    def _what(self) -> str:
+        return "RedisTracker" if self._tracker else "RedisPOD"
+
+    # -- connection ----------------------------------------------------------
+
+    def _client(self) -> Any:
+        if self._pid != os.getpid():
+            # A forked child gets its own pool; the parent's sockets stay the parent's.
+            self._redis = connect.client(self.url)
+            self._loops = set()
+            self._ahead = {}
+            self._pid = os.getpid()
+        return self._redis
+
+    def _run(self, script: str, *args: Any) -> Any:
+        """Run a script of ``scripts`` with the keys it uses and the caller's kind."""
+        count = scripts.KEYS[script]
+        return self._eval(script, count, *self._keys[:count], self.kind, *args)
+
+    def _eval(self, script: str, *args: Any) -> Any:
+        import redis
+
+        client = self._client()
+        try:
+            return client.evalsha(_SHAS[script], *args)
+        except redis.exceptions.NoScriptError:  # a restarted server forgot it
+            return client.eval(_SCRIPTS[script], *args)
+
+    def open(self) -> None:
+        """Reach the server now, and refuse a name that holds the other kind."""
+        self.call("_check_kind")
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Run operation ``name`` on the server, raising the POD's errors."""
+        import redis
+
+        if self._closed:
+            raise ValueError(f"{self._what} at {self.where} is closed; create it again to use it")
+        method = _OPS.get(name)
+        if method is None or (name in _TRACKER_OPS and not self._tracker):
+            raise AttributeError(f"{self._what} has no operation {name!r}")
+        try:
+            return method(self, *args, **kwargs)
+        except redis.ResponseError as error:
+            if str(error).startswith("TASTYPY-KIND"):
+                raise self._wrong_kind(str(error).split()[-1]) from None
+            if "DB index" in str(error):
+                raise connect.unreachable(self.where, self.url, error) from None
+            raise
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise connect.unreachable(self.where, self.url, error) from None
+
+    def _wrong_kind(self, kind: str) -> ValueError:
+        other = "RedisTracker" if kind == "tracker" else "RedisPOD"
+        return ValueError(
+            f"{self.where} holds a {other}; open it as tastypy.{other}, "
+            "or drop() it first to reuse the name"
+        )
+
+    def close(self) -> None:
+        """Free this link's work claims and this process's lock, close its connections."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pid != os.getpid():
+            return
+        import redis
+
+        try:
+            for loop in list(self._loops):
+                self._run("DROP", loop)
+            with _guard:
+                if held_locks().pop((self.url, self.name), None):
+                    self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass  # the claims and the lock expire after the lease anyway
+        self._loops.clear()
+        self._redis.close()
+
+    def destroy(self) -> int:
+        """Delete every Redis key of this name (and no other); return how many."""
+        return self.call("_destroy")
+
+    # -- keys and values -------------------------------------------------------
+
+    def _key(self, key: Any) -> str:
+        return encode_key(check_key(key))
+
+    def _lookup(self, key: Any) -> str | None:
+        """The key text to read ``key`` under; None for a key no POD can hold."""
+        try:
+            return encode_key(key)
+        except TypeError:
+            hash(key)  # unhashable: the TypeError a dict gives
+            return None
+
+    def _text(self, key: Any, value: Any) -> str:
+        if self._tracker:
+            return encode(self._record(key, value))
+        return encode(normalize(value, (key,)))
+
+    def _record(self, key: Any, value: Any) -> dict:
+        plain = unwrap(value)
+        if not isinstance(plain, dict):
+            raise TypeError(
+                f"tracker[{key!r}] = {type(value).__name__}: a tracker value must be a "
+                f"dict (a task record, e.g. {{'note': ...}}); use tracker.add({key!r}) "
+                "for an empty one"
+            )
+        record = {**DEFAULTS, **normalize(plain, (key,))}
+        for field in DEFAULTS:
+            check_field(key, field, record[field])
+        return record
+
+    def _absent(self, key: Any) -> KeyError:
+        if self._tracker:
+            return KeyError(
+                f"{key!r} is not in the tracker at {self.where}; add it first "
+                "with add() (or use should_do_add() / should_try_add())"
+            )
+        return KeyError(key)
+
+    # -- the POD's methods -------------------------------------------------------
+
+    def _check_kind(self) -> None:
+        kind = self._client().hget(self._meta, "kind")
+        if kind is not None and kind != self.kind:
+            raise self._wrong_kind(kind)
+
+    def _stored_kind(self) -> str | None:
+        return self._client().hget(self._meta, "kind")
+
+    def _getitem(self, key: Any) -> Any:
+        found, value = self._get(key)
+        if not found:
+            raise KeyError(key)
+        return value
+
+    def _get(self, key: Any) -> tuple:
+        ktext = self._lookup(key)
+        text = None if ktext is None else self._client().hget(self._values, ktext)
+        if text is None:
+            return False, None
+        return True, json.loads(text)
+
+    def _setitem(self, key: Any, value: Any) -> None:
+        self._run("SET", self._key(key), self._text(key, value))
+
+    def _delitem(self, key: Any) -> None:
+        ktext = self._lookup(key)
+        if ktext is None or self._run("DELETE", ktext) is None:
+            raise KeyError(key)
+
+    def _contains(self, key: Any) -> bool:
+        ktext = self._lookup(key)
+        return ktext is not None and bool(self._client().hexists(self._values, ktext))
+
+    def _len(self) -> int:
+        return self._client().hlen(self._values)
+
+    def _pop(self, key: Any, default: Any = _MISSING) -> Any:
+        ktext = self._lookup(key)
+        old = None if ktext is None else self._run("DELETE", ktext)
+        if old is None:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        return json.loads(old)
+
+    def _popitem(self) -> tuple:
+        got = self._run("POPITEM")
+        if got is None:
+            raise KeyError(f"popitem(): {self.where} is empty")
+        return _key_of(got[0]), json.loads(got[1])
+
+    def _setdefault(self, key: Any, default: Any = None) -> Any:
+        ktext = self._key(key)
+        try:
+            text = self._text(key, default)
+        except (TypeError, ValueError):
+            # A default that could not be stored matters only if it must be.
+            found, value = self._get(key)
+            if found:
+                return value
+            raise
+        return json.loads(self._run("SETDEFAULT", ktext, text))
+
+    def _update(self, pairs: Any = (), **kwargs: Any) -> None:
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        checked = []
+        for pair in [*items, *kwargs.items()]:
+            try:
+                key, value = pair
+            except (TypeError, ValueError):
+                raise TypeError(f"update() needs a mapping or (key, value) pairs, got {pair!r}") from None
+            check_key(key)
+            checked.append((key, unwrap(value)))
+        if self._tracker:
+            self._merge(checked)
+            return
+        args: list = []
+        for key, value in checked:
+            args += [self._key(key), self._text(key, value)]
+        if args:
+            self._run("PUT_MANY", *args)
+
+    def _merge(self, pairs: list) -> None:
+        """The tracker's update: each dict merged into its record, all or nothing."""
+        for key, value in pairs:
+            if not isinstance(value, dict):
+                self._record(key, value)  # raises the TypeError that names the key
+        ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
+        while True:
+            olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
+            merged: dict = {}
+            for key, value in pairs:
+                ktext = self._key(key)
+                if ktext not in merged:
+                    old = olds[ktext]
+                    merged[ktext] = (key, json.loads(old) if old is not None else {})
+                merged[ktext] = (key, {**merged[ktext][1], **value})
+            args: list = []
+            for ktext, (key, record) in merged.items():
+                args += [ktext, olds[ktext] or "", encode(self._record(key, record))]
+            if not args or self._run("CAS", *args):
+                return
+
+    def _clear(self) -> None:
+        self._run("CLEAR")
+
+    def _nothing(self, *args: Any) -> None:
+        """Redis keeps no unsynced state in a client: nothing to write, hold or drop."""
+
+    def _mark_dirty(self, key: Any) -> None:
+        if not self._contains(key):
+            raise KeyError(key)
+
+    def _dirty(self) -> set:
+        return set()
+
+    # -- reading in chunks -------------------------------------------------------
+
+    def _keys_at(self, start: int, count: int) -> list:
+        return [_key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
+
+    def _items_at(self, start: int, count: int) -> list:
+        client = self._client()
+        while True:
+            ktexts = client.zrange(self._order, start, start + count - 1)
+            texts = client.hmget(self._values, ktexts) if ktexts else []
+            if None not in texts:
+                return [(_key_of(k), json.loads(t)) for k, t in zip(ktexts, texts)]
+            # A key was deleted between the two reads: read the chunk again.
+
+    def _scan(self, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
+        got = self._run("SCAN", start, count, test, _flag(allow_aborted), self.max_tries, _flag(values))
+        found = [
+            (_key_of(got[i]), json.loads(got[i + 1])) if values else _key_of(got[i])
+            for i in range(2, len(got), 2)
+        ]
+        return found, int(got[0]), got[1] == "1"
+
+    def _equals(self, other: dict) -> bool:
+        if len(other) != self._len():
+            return False
+        pairs = list(other.items())
+        for at in range(0, len(pairs), BATCH):
+            chunk = pairs[at : at + BATCH]
+            ktexts = []
+            for key, _ in chunk:
+                ktext = self._lookup(key)
+                if ktext is None:
+                    return False
+                ktexts.append(ktext)
+            texts = self._client().hmget(self._values, ktexts)
+            for (_, value), text in zip(chunk, texts):
+                if text is None or json.loads(text) != value:
+                    return False
+        return True
+
+    def _attr(self, name: str) -> Any:
+        if name != "max_tries":
+            raise AttributeError(name)
+        return self.max_tries
+
+    # -- operation records -------------------------------------------------------
+
+    def _apply(self, op: Op) -> Any:
+        if not op.path:
+            return self._apply_top(op)
+        key = op.key
+        ktext = self._lookup(key)
+        if ktext is None:
+            raise KeyError(key)
+        got = self._run("APPLY", ktext, *ops.op_args(op))
+        if got[0] == 1:
+            return ops.decode_result(op, got[1])
+        if got[0] == 2:
+            raise KeyError(key)
+        if got[1] != ops.FALLBACK:
+            raise ops.error(got[1], got[2])
+        return self._apply_in_python(op, key, ktext)
+
+    def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
+        """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
+        client = self._client()
+        while True:
+            old = client.hget(self._values, ktext)
+            if old is None:
+                raise KeyError(key)
+            box = {key: self._observed(key, json.loads(old))}
+            result = unwrap(apply(op, box))
+            value = unwrap(box[key])
+            if self._tracker:
+                _check_record(key, value)
+            new = encode(value)
+            if new == old or self._run("CAS", ktext, old, new):
+                return result
+
+    def _observed(self, key: Any, value: Any) -> Any:
+        # A record behind its guard: a bad special field is refused, with
+        # the error a Tracker gives, before anything changes.
+        if self._tracker and type(value) is dict:
+            return RecordDict(value, (key,), _unseen, value)
+        return value
+
+    def _apply_top(self, op: Op) -> Any:
+        method = _TOP.get(op.method)
+        if method is None:
+            raise TypeError(f"{op.method}() is not a mutation tastypy applies to the mapping itself")
+        return method(self, *op.args, **dict(op.kwargs))
+
+    # -- the tracker's methods ---------------------------------------------------
+
+    def _add(self, key: Any) -> None:
+        got = self._run("ADD", "strict", self._key(key))
+        if got[0] == 0:
+            raise DuplicateKeyError(self._duplicate(key))
+
+    def _add_if_absent(self, key: Any) -> bool:
+        return self._run("ADD", "absent", self._key(key))[0] == 1
+
+    def _add_many(self, keys: list) -> None:
+        seen: set = set()
+        ktexts = []
+        for key in keys:
+            ktext = self._key(key)
+            if ktext in seen:
+                raise DuplicateKeyError(self._duplicate(key) + "; nothing was added")
+            seen.add(ktext)
+            ktexts.append(ktext)
+        if ktexts:
+            got = self._run("ADD", "strict", *ktexts)
+            if got[0] == 0:
+                raise DuplicateKeyError(self._duplicate(_key_of(got[1])) + "; nothing was added")
+
+    def _add_many_if_absent(self, keys: list) -> int:
+        ktexts = list(dict.fromkeys(self._key(key) for key in keys))
+        return self._run("ADD", "absent", *ktexts)[0] if ktexts else 0
+
+    def _duplicate(self, key: Any) -> str:
+        return (
+            f"{key!r} is already in the tracker at {self.where}; "
+            "use add_if_absent() or add_many_if_absent() to skip present keys"
+        )
+
+    def _field(self, key: Any, what: str) -> None:
+        ktext = self._lookup(key)
+        got = None if ktext is None else self._run("FIELD", ktext, what)
+        if got is None:
+            raise self._absent(key)
+        if got == 0:
+            raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
+
+    def _flags(self, key: Any) -> dict | None:
+        found, record = self._get(key)
+        return record if found else None
+
+    def _done(self, key: Any) -> bool:
+        record = self._flags(key)
+        return record is not None and record["_done"]
+
+    def _aborted(self, key: Any) -> bool:
+        record = self._flags(key)
+        return record is not None and record["_aborted"]
+
+    def _tries(self, key: Any) -> int:
+        record = self._flags(key)
+        if record is None:
+            raise self._absent(key)
+        return record["_tries"]
+
+    def _should(self, key: Any, allow_aborted: bool, add: bool, count: bool) -> bool:
+        ktext = self._key(key) if add else self._lookup(key)
+        got = None
+        if ktext is not None:
+            got = self._run("SHOULD", ktext, _flag(allow_aborted), self.max_tries, _flag(add), _flag(count))
+        if got is None:
+            raise self._absent(key)
+        return got == 1
+
+    def _counter(self, name: str) -> int:
+        return int(self._client().hget(self._meta, name) or 0)
+
+    # -- shared work ---------------------------------------------------------------
+
+    def _loop(self, task: Any) -> str:
+        return f"{process_token()}:{task}"
+
+    def _next(self, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
+        loop = self._loop(task)
+        self._client()
+        if loop not in self._loops:
+            self._loops.add(loop)
+            renewer.watch(self)
+        # Orphans this loop was handed ahead of its scan: not to be handed twice in one pass.
+        ahead = self._ahead.setdefault(loop, {})
+        while True:
+            for ktext in [k for k, position in ahead.items() if position < start]:
+                del ahead[ktext]
+            got = self._run(
+                "NEXT", loop, start, _flag(allow_aborted), self.max_tries, _flag(values),
+                self._lease_ms, BUDGET, *ahead,
+            )
+            if got[0] == "key":
+                if got[4]:
+                    ahead[got[1]] = int(got[4])
+                return _key_of(got[1]), int(got[2]), json.loads(got[3]) if values else None
+            if got[0] == "end":
+                return None
+            start = int(got[1])
+
+    def _drop(self, task: Any) -> None:
+        loop = self._loop(task)
+        self._run("DROP", loop)
+        self._loops.discard(loop)
+        self._ahead.pop(loop, None)
+
+    def renew(self) -> None:
+        """Extend this process's claims and lock (the renewer thread calls it)."""
+        if self._closed or self._pid != os.getpid():
+            return
+        if self._loops:
+            self._run("RENEW", self._lease_ms, *list(self._loops))
+        if held_locks().get((self.url, self.name)):
+            self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms)
+
+    # -- the lock ------------------------------------------------------------------
+
+    def _lock(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        client = self._client()
+        slot = (self.url, self.name)
+        held = held_locks()
+        while True:
+            with _guard:
+                if held.get(slot):
+                    if client.get(self._lock_key) == process_token():
+                        held[slot] += 1
+                        return True
+                    del held[slot]  # lost: its lease ran out while this process could not renew it
+                if client.set(self._lock_key, process_token(), nx=True, px=self._lease_ms):
+                    held[slot] = 1
+                    renewer.watch(self)
+                    return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            wait = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+            time.sleep(wait)
+
+    def _unlock(self) -> None:
+        slot = (self.url, self.name)
+        held = held_locks()
+        with _guard:
+            depth = held.get(slot, 0)
+            if depth == 0:
+                raise RuntimeError(f"{self._what} at {self.where}: unlock() by a process that does not hold the lock")
+            if depth > 1:
+                held[slot] = depth - 1
+                return
+            del held[slot]
+            self._client()
+            self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+
+    def _destroy(self) -> int:
+        client = self._client()
+        gone = 0
+        batch = []
+        for rkey in client.scan_iter(match=connect.pattern(self.name), count=BATCH):
+            batch.append(rkey)
+            if len(batch) >= BATCH:
+                gone += client.delete(*batch)
+                batch = []
+        if batch:
+            gone += client.delete(*batch)
+        return gone
+
+
+#: Threads of one process take the process's lock one at a time.
+_guard = threading.Lock()
+
+
+def _new_guard() -> None:
+    global _guard
+    _guard = threading.Lock()  # a fork may have copied it held
+
+
+os.register_at_fork(after_in_child=_new_guard)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else ""
+
+
+def _key_of(ktext: str) -> Any:
+    return key_from_json(json.loads(ktext))
+
+
+def _unseen(op: Op, root: Any) -> None:
+    """The owner of a record proxy made to apply one Op: the Op is known already."""
+
+
+def _check_record(key: Any, value: Any) -> None:
+    """After an Op: the record must still be a record (the proxy refused most already)."""
+    if type(value) is not dict:
+        raise TypeError(f"tracker[{key!r}] must stay a dict (a task record), not {type(value).__name__}")
+    for field in DEFAULTS:
+        if field not in value:
+            raise TypeError(
+                f"cannot delete tracker[{key!r}][{field!r}]: every record keeps "
+                "_done, _tries and _aborted; set it instead (e.g. tracker.reset_tries(key))"
+            )
+        check_field(key, field, value[field])
+
+
+def _tracker_op(what: str) -> Any:
+    def run(self: RedisLink, key: Any) -> None:
+        self._field(key, what)
+
+    return run
+
+
+def _should_op(add: bool, count: bool) -> Any:
+    def run(self: RedisLink, key: Any, allow_aborted: bool = False) -> bool:
+        return self._should(key, allow_aborted, add, count)
+
+    return run
+
+
+def _counter_op(name: str) -> Any:
+    def run(self: RedisLink) -> int:
+        return self._counter(name)
+
+    return run
+
+
+def _fraction_op(name: str, share: bool) -> Any:
+    # The face may ask the host for these; they are derived from one read.
+    def run(self: RedisLink, decimals: int = 2) -> Any:
+        with self._client().pipeline(transaction=True) as pipe:
+            pipe.hget(self._meta, name.replace("not_", ""))
+            pipe.hlen(self._values)
+            count, total = pipe.execute()
+        count = int(count or 0)
+        if "not_" in name:
+            count = total - count
+        fraction = count / total if total else 0.0
+        if share:
+            return fraction
+        if type(decimals) is not int or decimals < 0:
+            raise ValueError(f"decimals must be an int >= 0, not {decimals!r}")
+        return f"{100 * fraction:.{decimals}f} %"
+
+    return run
+
+
+_POD_OPS = {
+    "__getitem__": RedisLink._getitem,
+    "__setitem__": RedisLink._setitem,
+    "__delitem__": RedisLink._delitem,
+    "__contains__": RedisLink._contains,
+    "__len__": RedisLink._len,
+    "pop": RedisLink._pop,
+    "popitem": RedisLink._popitem,
+    "setdefault": RedisLink._setdefault,
+    "update": RedisLink._update,
+    "clear": RedisLink._clear,
+    "sync": RedisLink._nothing,
+    "sync_key": RedisLink._nothing,
+    "mark_dirty": RedisLink._mark_dirty,
+    "dirty": RedisLink._dirty,
+    "hold": RedisLink._nothing,
+    "unhold": RedisLink._nothing,
+    "revert": RedisLink._nothing,
+    "get": RedisLink._get,
+    "apply": RedisLink._apply,
+    "keys": RedisLink._keys_at,
+    "items": RedisLink._items_at,
+    "equals": RedisLink._equals,
+    "attr": RedisLink._attr,
+    "lock": RedisLink._lock,
+    "unlock": RedisLink._unlock,
+    "close": lambda self: None,
+    "_check_kind": RedisLink._check_kind,
+    "_stored_kind": RedisLink._stored_kind,
+    "_destroy": RedisLink._destroy,
+}
+
+_TRACKER_ONLY = {
+    "add": RedisLink._add,
+    "add_if_absent": RedisLink._add_if_absent,
+    "add_many": RedisLink._add_many,
+    "add_many_if_absent": RedisLink._add_many_if_absent,
+    "mark_done": _tracker_op("done"),
+    "mark_not_done": _tracker_op("not_done"),
+    "abort": _tracker_op("abort"),
+    "unabort": _tracker_op("unabort"),
+    "increment_tries": _tracker_op("inc"),
+    "decrement_tries": _tracker_op("dec"),
+    "reset_tries": _tracker_op("reset"),
+    "done": RedisLink._done,
+    "aborted": RedisLink._aborted,
+    "tries": RedisLink._tries,
+    "should_do": _should_op(False, False),
+    "should_do_add": _should_op(True, False),
+    "should_try": _should_op(False, True),
+    "should_try_add": _should_op(True, True),
+    "num_done": _counter_op("done"),
+    "num_tried": _counter_op("tried"),
+    "num_aborted": _counter_op("aborted"),
+    **{f"fraction_{n}": _fraction_op(n, True) for n in ("done", "tried", "aborted")},
+    **{
+        f"percent_{n}": _fraction_op(n, False)
+        for n in ("done", "not_done", "tried", "not_tried", "aborted", "not_aborted")
+    },
+    "scan": RedisLink._scan,
+    "next": RedisLink._next,
+    "drop": RedisLink._drop,
+}
+
+_OPS = {**_POD_OPS, **_TRACKER_ONLY}
+_TRACKER_OPS = frozenset(_TRACKER_ONLY)
+
+#: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``).
+_TOP = {name: _OPS[name] for name in ("__setitem__", "__delitem__", "pop", "popitem", "setdefault", "update", "clear")}

@@ -1,0 +1,430 @@
+"""The Lua scripts of the Redis host: each operation that changes data, in one atomic step.
+
+No script decodes a stored value (Redis's ``cjson`` would alter it). A
+tracker record's special fields are always its first three, in this order
+(``{"_done":false,"_tries":0,"_aborted":false,...``): records are written
+as ``{**DEFAULTS, **fields}`` and their special fields can never be deleted,
+so the scripts read and rewrite that prefix as text, and keep the counters
+from it in the same step as every change.
+
+Every script gets the first ``KEYS[name]`` keys of ``connect.redis_keys(name)``
+(those it uses: fewer arguments to send on the hot paths) and, first in
+ARGV, the kind (``pod`` or ``tracker``) of the caller.
+"""
+
+from __future__ import annotations
+
+from tastypy.redis.ops import LUA_LIBRARY
+
+_HEAD = r"""
+local V, M, C, W, O, R, L = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local TRACKER = ARGV[1] == 'tracker'
+local call = redis.call
+
+do
+  local kind = call('HGET', M, 'kind')
+  if not kind then
+    call('HSET', M, 'kind', ARGV[1])
+  elseif kind ~= ARGV[1] then
+    return redis.error_reply('TASTYPY-KIND ' .. kind)
+  end
+end
+
+local function fields(text)
+  return string.match(text, '^{"_done":(%a+),"_tries":(%d+),"_aborted":(%a+)(.*)$')
+end
+
+local function flags(text)
+  if not TRACKER or not text then return 0, 0, 0 end
+  local d, t, a = fields(text)
+  if not d then return 0, 0, 0 end
+  return d == 'true' and 1 or 0, t ~= '0' and 1 or 0, a == 'true' and 1 or 0
+end
+
+-- the counters follow every change of a record, in the same step
+local function recount(old, new)
+  if not TRACKER then return end
+  local d0, t0, a0 = flags(old)
+  local d1, t1, a1 = flags(new)
+  if d1 ~= d0 then call('HINCRBY', M, 'done', d1 - d0) end
+  if t1 ~= t0 then call('HINCRBY', M, 'tried', t1 - t0) end
+  if a1 ~= a0 then call('HINCRBY', M, 'aborted', a1 - a0) end
+end
+
+local function release(k)
+  if call('HDEL', W, k) == 1 then call('ZREM', C, k) end
+end
+
+local function put(k, text)
+  local old = call('HGET', V, k)
+  if not old then
+    call('ZADD', O, call('HINCRBY', M, 'next', 1), k)
+  end
+  call('HSET', V, k, text)
+  recount(old, text)
+end
+
+local function del(k)
+  local old = call('HGET', V, k)
+  if not old then return false end
+  call('HDEL', V, k)
+  call('ZREM', O, k)
+  call('ZREM', R, k)
+  release(k)
+  recount(old, nil)
+  return old
+end
+
+-- tries are digit strings: exact at any size
+local function inc(t)
+  local i = #t
+  while i > 0 and string.sub(t, i, i) == '9' do i = i - 1 end
+  if i == 0 then return '1' .. string.rep('0', #t) end
+  return string.sub(t, 1, i - 1) .. string.char(string.byte(t, i) + 1) .. string.rep('0', #t - i)
+end
+
+local function dec(t)
+  local i = #t
+  while string.sub(t, i, i) == '0' do i = i - 1 end
+  local s = string.sub(t, 1, i - 1) .. string.char(string.byte(t, i) - 1) .. string.rep('9', #t - i)
+  s = (string.gsub(s, '^0+', ''))
+  if s == '' then return '0' end
+  return s
+end
+
+local function less(t, m)
+  return #t < #m or (#t == #m and t < m)
+end
+
+local function todo(text, allow, max)
+  local d, t, a = fields(text)
+  return d == 'false' and (allow or a == 'false') and (max == '0' or less(t, max))
+end
+
+local function record(d, t, a, rest)
+  return '{"_done":' .. d .. ',"_tries":' .. t .. ',"_aborted":' .. a .. rest
+end
+
+local function now()
+  local t = call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function num(n)
+  return string.format('%.0f', n)
+end
+"""
+
+#: ARGV: kind, key, text.
+SET = _HEAD + "put(ARGV[2], ARGV[3])"
+
+#: ARGV: kind, key. Returns the old text, or nil when absent.
+DELETE = _HEAD + "return del(ARGV[2])"
+
+#: ARGV: kind. Returns {key, text} of the last key, or nil when empty.
+POPITEM = (
+    _HEAD
+    + """
+local last = call('ZRANGE', O, -1, -1)[1]
+if not last then return false end
+return {last, del(last)}
+"""
+)
+
+#: ARGV: kind, key, text. Returns the text now stored.
+SETDEFAULT = (
+    _HEAD
+    + """
+local old = call('HGET', V, ARGV[2])
+if old then return old end
+put(ARGV[2], ARGV[3])
+return ARGV[3]
+"""
+)
+
+#: ARGV: kind, key, then the Op as ``ops.op_args`` gives it. Applies the Op
+#: to the key's text with the Lua engine. Returns {1, result text}, {2} when
+#: the key is absent, or {0, kind, detail}: an error, or 'fallback' when
+#: Python must apply it (also when a record would lose its special fields'
+#: places or kinds: the Python path gives the Tracker's error).
+APPLY = (
+    _HEAD
+    + LUA_LIBRARY
+    + """
+local k = ARGV[2]
+local old = call('HGET', V, k)
+if not old then return {2} end
+local new, result, detail = tastypy_apply(old, ARGV, 3)
+if not new then return {0, result, detail} end
+if new == old then return {1, result} end
+if TRACKER then
+  local d, t, a = fields(new)
+  if not ((d == 'true' or d == 'false') and (a == 'true' or a == 'false')) then
+    return {0, 'fallback', ''}
+  end
+end
+call('HSET', V, k, new)
+recount(old, new)
+return {1, result}
+"""
+)
+
+#: ARGV: kind, key1, text1, key2, text2, ...
+PUT_MANY = (
+    _HEAD
+    + """
+for i = 2, #ARGV, 2 do put(ARGV[i], ARGV[i + 1]) end
+"""
+)
+
+#: ARGV: kind. Deletes every key and claim; the insertion counter goes on.
+CLEAR = (
+    _HEAD
+    + """
+call('DEL', V, O, C, W, L, R)
+call('HSET', M, 'done', 0, 'tried', 0, 'aborted', 0)
+"""
+)
+
+#: ARGV: kind, then (key, expected text or '' for absent, new text or '' to
+#: delete) triples. Returns 0, changing nothing, when a text is not the expected.
+CAS = (
+    _HEAD
+    + """
+for i = 2, #ARGV, 3 do
+  if (call('HGET', V, ARGV[i]) or '') ~= ARGV[i + 1] then return 0 end
+end
+for i = 2, #ARGV, 3 do
+  if ARGV[i + 2] == '' then del(ARGV[i]) else put(ARGV[i], ARGV[i + 2]) end
+end
+return 1
+"""
+)
+
+#: ARGV: kind, 'strict' or 'absent', keys... The new keys get the default
+#: record. strict: nothing added when one is present, returns {0, that key}
+#: or {1}; absent: adds the absent ones, returns {how many}.
+ADD = (
+    _HEAD
+    + """
+local fresh = '{"_done":false,"_tries":0,"_aborted":false}'
+if ARGV[2] == 'strict' then
+  for i = 3, #ARGV do
+    if call('HEXISTS', V, ARGV[i]) == 1 then return {0, ARGV[i]} end
+  end
+  for i = 3, #ARGV do put(ARGV[i], fresh) end
+  return {1}
+end
+local added = 0
+for i = 3, #ARGV do
+  if call('HEXISTS', V, ARGV[i]) == 0 then
+    put(ARGV[i], fresh)
+    added = added + 1
+  end
+end
+return {added}
+"""
+)
+
+#: ARGV: kind, key, what (done, not_done, abort, unabort, inc, dec, reset).
+#: Returns nil when the key is absent, 0 when there is no try to take back.
+FIELD = (
+    _HEAD
+    + """
+local k, what = ARGV[2], ARGV[3]
+local old = call('HGET', V, k)
+if not old then return false end
+local d, t, a, rest = fields(old)
+if what == 'done' then d = 'true'
+elseif what == 'not_done' then d = 'false'
+elseif what == 'abort' then a = 'true'
+elseif what == 'unabort' then a = 'false'
+elseif what == 'inc' then t = inc(t)
+elseif what == 'reset' then t = '0'
+elseif t == '0' then return 0
+else t = dec(t) end
+local new = record(d, t, a, rest)
+if new ~= old then
+  call('HSET', V, k, new)
+  recount(old, new)
+end
+if what == 'done' or what == 'abort' then release(k) end
+return 1
+"""
+)
+
+#: ARGV: kind, key, allow_aborted ('1' or ''), max_tries, add ('1' or ''),
+#: count a try ('1' or ''). Returns nil when absent (and not added), else 0 or 1.
+SHOULD = (
+    _HEAD
+    + """
+local k, allow, max = ARGV[2], ARGV[3] == '1', ARGV[4]
+local old = call('HGET', V, k)
+if not old then
+  if ARGV[5] ~= '1' then return false end
+  old = '{"_done":false,"_tries":0,"_aborted":false}'
+  put(k, old)
+end
+if not todo(old, allow, max) then return 0 end
+if ARGV[6] == '1' then
+  local d, t, a, rest = fields(old)
+  local new = record(d, inc(t), a, rest)
+  call('HSET', V, k, new)
+  recount(old, new)
+end
+return 1
+"""
+)
+
+#: ARGV: kind, start position, count, test ('todo' or 'aborted'),
+#: allow_aborted, max_tries, values ('1' or ''). Returns {next start, end
+#: ('1' or ''), key1, text1 or '', ...}.
+SCAN = (
+    _HEAD
+    + """
+local count, test, allow, max, values = tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1', ARGV[6], ARGV[7] == '1'
+local got = call('ZRANGEBYSCORE', O, ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', 0, count)
+local out = {ARGV[2], #got < 2 * count and '1' or ''}
+if #got > 0 then out[1] = num(tonumber(got[#got]) + 1) end
+for i = 1, #got, 2 do
+  local text = call('HGET', V, got[i])
+  local keep
+  if test == 'todo' then keep = todo(text, allow, max) else keep = select(3, fields(text)) == 'true' end
+  if keep then
+    out[#out + 1] = got[i]
+    out[#out + 1] = values and text or ''
+  end
+end
+return out
+"""
+)
+
+#: ARGV: kind, loop id, start position, allow_aborted, max_tries, values,
+#: lease (ms), how many keys to look at, then keys the scan passes over
+#: (orphans this loop had ahead of it). Drops the loop's previous claim,
+#: turns expired claims into orphans, then claims (and counts a try of) the
+#: first orphan, else the first key from ``start``, that is to do and not
+#: claimed. Returns {'key', key, next start, text or '', the position of an
+#: orphan or ''}, {'more', next start} when nothing was found within the
+#: budget, or {'end'}.
+NEXT = (
+    _HEAD
+    + """
+local loop, start, allow, max = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
+local values, lease, budget = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
+local time = now()
+local skip = {}
+for i = 9, #ARGV do skip[ARGV[i]] = true end
+
+local prev = call('HGET', L, loop)
+if prev then
+  if call('HGET', W, prev) == loop then release(prev) end
+  call('HDEL', L, loop)
+end
+
+for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) do
+  local owner = call('HGET', W, k)
+  release(k)
+  if owner and call('HGET', L, owner) == k then call('HDEL', L, owner) end
+  local position = call('ZSCORE', O, k)
+  if position then call('ZADD', R, position, k) end
+end
+
+local function hand(k, old, after, orphan)
+  local d, t, a, rest = fields(old)
+  local new = record(d, inc(t), a, rest)
+  call('HSET', V, k, new)
+  recount(old, new)
+  call('HSET', W, k, loop)
+  call('HSET', L, loop, k)
+  call('ZADD', C, time + lease, k)
+  return {'key', k, after, values and new or '', orphan or ''}
+end
+
+for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
+  call('ZREM', R, k)
+  local text = call('HGET', V, k)
+  if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max) then
+    return hand(k, text, start, num(call('ZSCORE', O, k)))
+  end
+end
+
+-- in small batches: the key handed out is most often among the first
+local from, seen, batch = start, 0, 16
+while seen < budget do
+  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
+  for i = 1, #got, 2 do
+    local k = got[i]
+    if not skip[k] and call('HEXISTS', W, k) == 0 then
+      local text = call('HGET', V, k)
+      if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
+    end
+  end
+  if #got < 2 * batch then return {'end'} end
+  from = num(tonumber(got[#got]) + 1)
+  seen = seen + batch
+  batch = math.min(4 * batch, 256)
+end
+return {'more', from}
+"""
+)
+
+#: ARGV: kind, loop id. The loop ended: its key is free.
+DROP = (
+    _HEAD
+    + """
+local k = call('HGET', L, ARGV[2])
+if k then
+  if call('HGET', W, k) == ARGV[2] then release(k) end
+  call('HDEL', L, ARGV[2])
+end
+"""
+)
+
+#: ARGV: kind, lease (ms), loop ids... Extends the claims these loops still hold.
+RENEW = (
+    _HEAD
+    + """
+local expiry = now() + tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local k = call('HGET', L, ARGV[i])
+  if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', expiry, k) end
+end
+"""
+)
+
+#: KEYS: the lock; ARGV: token, lease (ms). Extends the lock if the token holds it.
+LOCK_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+#: KEYS: the lock; ARGV: token. Frees the lock if the token holds it.
+LOCK_FREE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+#: How many of the name's keys each script gets (see ``connect.PARTS``).
+KEYS = {
+    "APPLY": 2,
+    "FIELD": 4,
+    "SET": 5,
+    "SETDEFAULT": 5,
+    "PUT_MANY": 5,
+    "ADD": 5,
+    "SHOULD": 5,
+    "SCAN": 5,
+    "DELETE": 6,
+    "POPITEM": 6,
+    "CAS": 6,
+    "CLEAR": 7,
+    "NEXT": 7,
+    "DROP": 7,
+    "RENEW": 7,
+}

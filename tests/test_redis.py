@@ -1,0 +1,266 @@
+"""RedisPOD on a real redis-server: the mapping, order, atomic ops, processes, errors."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import pytest
+import redis
+from test_redis_support import (
+    JOIN,
+    ctx,
+    increment,
+    locked_read_modify_write,
+    natural_mutations,
+    report,
+    run_procs,
+)
+
+from tastypy.observe import encode
+from tastypy.redis import RedisPOD, RedisTracker
+from tastypy.redis.connect import mask
+
+
+@pytest.fixture
+def pod(redis_url):
+    shared = RedisPOD(redis_url, "p")
+    yield shared
+    shared.close()
+
+
+def test_mapping_methods(pod):
+    pod.update({"a": 1, (1, "x"): [1]})
+    assert len(pod) == 2 and "a" in pod and (1, "x") in pod and 1.5 not in pod
+    assert list(pod) == ["a", (1, "x")]
+    assert pod.get("a") == 1 and pod.get("zz", 5) == 5
+    assert pod == {"a": 1, (1, "x"): [1]} and pod != {"a": 2} and pod != {"a": 1}
+    assert pod.setdefault("b", {"c": 1}) == {"c": 1}
+    pod.setdefault("b", {"c": 2})["c"] += 1  # a natural mutation
+    assert pod["b"] == {"c": 2}
+    assert pod.pop("b") == {"c": 2} and pod.pop("b", None) is None
+    assert pod.popitem() == ((1, "x"), [1])  # the last one, as dict.popitem()
+    pod.update({"x": 1}, y=2)
+    pod["z"] = {"t": (1, 2)}
+    assert pod["z"] == {"t": [1, 2]}
+    del pod["x"]
+    assert list(pod.keys()) == ["a", "y", "z"]
+    assert list(pod.values()) == [1, 2, {"t": [1, 2]}]
+    assert next(pod.iteritems()) == ("a", 1)
+    pod.clear()
+    assert len(pod) == 0 and list(pod) == []
+
+
+def test_order_is_insertion_order_and_readding_moves_to_the_end(pod):
+    for key in ["c", "a", 3, ("t", 1), "b"]:
+        pod[key] = 0
+    pod["a"] = 1  # reassigning keeps the place
+    del pod["c"]
+    pod["c"] = 2
+    assert list(pod) == ["a", 3, ("t", 1), "b", "c"]
+    assert pod.popitem() == ("c", 2)
+
+
+def test_values_are_held_as_their_normal_form_text(pod, redis_url):
+    value = {"z": [], "a": {}, "big": 1234567890123456789, "f": 0.1, "s": "é\n"}
+    pod[("k", 1)] = value
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        rkeys = client.keys("*")
+        assert all(k.startswith("tastypy:{p}:") for k in rkeys)
+        assert client.hget("tastypy:{p}:values", '["k",1]') == encode(value)
+    assert pod[("k", 1)] == value and list(pod[("k", 1)]) == ["z", "a", "big", "f", "s"]
+
+
+def test_sync_family_exists_and_has_nothing_to_do(pod):
+    pod["a"] = 1
+    assert pod.dirty() == set()
+    pod.sync()
+    pod.sync_key("a")
+    pod.mark_dirty("a")
+    with pytest.raises(KeyError):
+        pod.mark_dirty("missing")
+    pod.hold()
+    pod["b"] = 2
+    pod.unhold()
+    pod.revert()  # nothing unsynced: nothing dropped
+    assert dict(pod.items()) == {"a": 1, "b": 2}
+
+
+def test_errors_have_the_types_and_messages_of_a_pod(pod):
+    pod["a"] = {"l": []}
+    with pytest.raises(KeyError) as err:
+        pod["missing"]
+    assert err.value.args == ("missing",)
+    with pytest.raises(KeyError):
+        del pod["missing"]
+    with pytest.raises(KeyError):
+        pod.pop("missing")
+    with pytest.raises(TypeError, match="set"):
+        pod["b"] = {1, 2}
+    with pytest.raises(TypeError, match="float"):
+        pod[1.5] = 1
+    with pytest.raises(TypeError, match="set"):
+        pod.update([("ok", 1), ("bad", {3})])
+    with pytest.raises(KeyError):
+        pod.set["missing"]["n"] += 1
+    with pytest.raises(TypeError, match="not a mutation"):
+        pod.set["a"]["l"].index(1)
+    with pytest.raises(IndexError):
+        pod.set["a"]["l"].pop()
+    assert dict(pod.items()) == {"a": {"l": []}}
+    pod.clear()
+    with pytest.raises(KeyError, match="empty"):
+        pod.popitem()
+
+
+def test_set_forms_are_applied_on_the_server(pod):
+    pod["c"] = {"n": 0, "l": [3, 1, 2], "d": {}}
+    pod.set["c"]["n"] += 5
+    pod.set["c"]["n"] -= 1
+    pod.set["c"]["l"] += ["x"]
+    pod.set["c"]["l"].remove("x")
+    pod.set["c"]["l"].sort()
+    pod.set["c"]["d"].setdefault("q", [])
+    pod.set["c"]["d"]["q"].append(1)
+    assert pod.set["c"]["l"].pop() == 3
+    pod.set["t"] = {"v": 1}
+    assert pod["c"] == {"n": 4, "l": [1, 2], "d": {"q": [1]}} and pod["t"] == {"v": 1}
+    assert pod.set.pop("t") == {"v": 1} and "t" not in pod
+
+
+def test_set_increments_from_four_processes_lose_nothing(pod):
+    pod["c"] = {"n": 0}
+    run_procs(ctx("fork"), increment, [(pod, 300)] * 4)
+    assert pod["c"]["n"] == 1200
+
+
+def test_natural_mutation_of_a_read_value_is_forwarded(pod):
+    pod["a"] = {"l": [1, 2], "d": {}}
+    run_procs(ctx("fork"), natural_mutations, [(pod,)])
+    assert pod["a"] == {"l": [1, 2, 3], "d": {"x": [1, 2, 3]}}
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_children_of_each_start_method_read_and_write(pod, method):
+    pod["a"] = 1
+    context = ctx(method)
+    queue = context.Queue()
+    run_procs(context, report, [(pod, queue)])
+    _, items = queue.get(timeout=JOIN)
+    assert items == {"a": 1}
+    pod["c"] = {"n": 0}
+    run_procs(context, increment, [(pod, 5)] * 2)
+    assert pod["c"]["n"] == 10
+
+
+def test_pickles_to_url_name_and_options_only(redis_url):
+    pod = RedisPOD(redis_url, "p", init={"big": "x" * 10_000}, lease=7)
+    data = pickle.dumps(pod)
+    assert len(data) < 500 and b"xxxx" not in data
+    back = pickle.loads(data)
+    assert back["big"] == "x" * 10_000 and back._link.lease == 7.0
+
+
+def test_locked_gives_one_process_at_a_time(pod):
+    pod["n"] = 0
+    run_procs(ctx("fork"), locked_read_modify_write, [(pod, 30)] * 3)
+    assert pod["n"] == 90
+
+
+def test_lock_is_reentrant_with_timeouts_and_unlock_errors(redis_url):
+    one = RedisPOD(redis_url, "p", lease=5)
+    assert one.lock() and one.lock(timeout=0)
+    one.unlock()
+    one.unlock()
+    with pytest.raises(RuntimeError, match="does not hold"):
+        one.unlock()
+
+
+def test_close_leaves_the_data_and_drop_deletes_only_this_name(redis_url):
+    pod = RedisPOD(redis_url, "p", init={"a": 1})
+    other = RedisPOD(redis_url, "p2", init={"b": 2})
+    tracker = RedisTracker(redis_url, "p*", init={"c": {}})  # a pattern character in the name
+    pod.lock()
+    pod.close()
+    with pytest.raises(ValueError, match="closed"):
+        pod["a"]
+    again = RedisPOD(redis_url, "p")
+    assert again["a"] == 1
+    again.drop()
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        left = set(client.scan_iter(match="*"))
+    assert left and not any(k.startswith("tastypy:{p}:") for k in left)
+    assert other["b"] == 2 and tracker["c"]["_done"] is False
+    assert len(again) == 0
+
+
+@pytest.mark.parametrize("name", ["", "a{b", "c}", 3, None])
+def test_bad_names_are_refused(redis_url, name):
+    with pytest.raises(ValueError, match="name"):
+        RedisPOD(redis_url, name)
+
+
+def test_a_name_holds_one_kind(redis_url):
+    RedisPOD(redis_url, "p", init={"a": 1})
+    with pytest.raises(ValueError, match="holds a RedisPOD"):
+        RedisTracker(redis_url, "p")
+
+
+def test_password_is_masked():
+    assert mask("redis://user:secret@host:6379/0") == "redis://user:***@host:6379/0"
+    assert mask("redis://:secret@host/1") == "redis://:***@host/1"
+    assert mask("unix:///tmp/r.sock?db=2&password=secret") == "unix:///tmp/r.sock?db=2&password=***"
+    assert mask("unix:///tmp/r.sock") == "unix:///tmp/r.sock"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "unix:///nonexistent/redis.sock",
+        "redis://127.0.0.1:1/0",
+        "redis://:secret@127.0.0.1:1/0",
+    ],
+)
+def test_an_unreachable_server_fails_within_seconds_naming_the_url(url):
+    began = time.monotonic()
+    with pytest.raises(ConnectionError) as err:
+        RedisPOD(url, "p")
+    assert time.monotonic() - began < 10
+    assert "secret" not in str(err.value) and mask(url) in str(err.value)
+
+
+def test_a_wrong_database_or_password_fails_naming_the_url(redis_url, tmp_path):
+    from redis_server import RedisServer
+
+    with pytest.raises(ConnectionError, match="#p"):
+        RedisPOD(redis_url + "?db=99", "p")
+    server = RedisServer(tmp_path / "auth").start()
+    try:
+        with redis.Redis.from_url(server.url) as client:
+            client.config_set("requirepass", "right")  # after start: the start check pings
+        for url in (server.url + "?password=hunter2", server.url):
+            began = time.monotonic()
+            with pytest.raises(ConnectionError) as err:
+                RedisPOD(url, "p")
+            assert time.monotonic() - began < 10 and "hunter2" not in str(err.value)
+        assert RedisPOD(server.url + "?password=right", "p", init={"a": 1})["a"] == 1
+    finally:
+        server.stop()
+
+
+def test_open_target_opens_what_the_name_holds(redis_url):
+    from tastypy.redis import is_target, open_target
+
+    RedisPOD(redis_url, "p", init={"a": 1})
+    RedisTracker(redis_url, "t", max_tries=2, init={"k": {}})
+    assert is_target(f"{redis_url}#p") and not is_target("/some/folder") and not is_target(redis_url)
+    pod = open_target(f"{redis_url}#p")
+    assert type(pod) is RedisPOD and pod["a"] == 1
+    tracker = open_target(f"{redis_url}#t", max_tries=2)
+    assert type(tracker) is RedisTracker and tracker.max_tries == 2 and list(tracker.todo_keys()) == ["k"]
+    assert type(open_target(f"{redis_url}#new")) is RedisPOD
+    assert type(open_target(f"{redis_url}#new2", tracker=True)) is RedisTracker
+    with pytest.raises(ValueError, match="holds a RedisPOD"):
+        open_target(f"{redis_url}#p", tracker=True)
+    with pytest.raises(ValueError, match="URL#NAME"):
+        open_target("/some/folder")
