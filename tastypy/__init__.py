@@ -2,7 +2,8 @@
 
 ``POD`` is a dict kept as human-readable JSON shard files; ``ProgressTracker``
 a POD of task records for jobs that must resume after a crash; ``SharedPOD``
-and ``SharedTracker`` share them between processes through one server.
+and ``SharedTracker`` share them between processes through one server;
+``RedisPOD`` and ``RedisTracker`` between machines, through a Redis server.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ _LAZY = {
     "SharedPersistentOrderedDict": "tastypy.shared",
     "SharedTracker": "tastypy.shared",
     "SharedProgressTracker": "tastypy.shared",
+    "RedisPOD": "tastypy.redis",
+    "RedisPersistentOrderedDict": "tastypy.redis",
+    "RedisTracker": "tastypy.redis",
+    "RedisProgressTracker": "tastypy.redis",
 }
 
 __all__ = [
@@ -42,10 +47,19 @@ __all__ = [
     "LockedError",
     "PersistentOrderedDict",
     "PersistentOrderedDictIntegrityError",
+    "ProgressTracker",
     "ReadOnlyError",
+    "RedisPOD",
+    "RedisPersistentOrderedDict",
+    "RedisProgressTracker",
+    "RedisTracker",
+    "SharedPOD",
+    "SharedPersistentOrderedDict",
+    "SharedProgressTracker",
+    "SharedTracker",
     "TastypyError",
+    "Tracker",
     "unwrap",
-    *_LAZY,
 ]
 
 

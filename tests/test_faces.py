@@ -20,14 +20,32 @@ SHARED_INIT = {
     "authkey": "extra: the key clients prove at connect (random by default)",
 }
 
+REDIS_INIT = {
+    "path": "absent: the data lives in a Redis database, not a folder",
+    "gzipped": "absent: no files (Redis persists by its own RDB/AOF settings)",
+    "file_size": "absent: no shard files",
+    "sync_at": "absent: every change is in Redis when the call returns",
+    "mode": "absent: read-only is the Redis server's business (ACLs), not a mode",
+    "url": "extra: the Redis server, as redis.Redis.from_url takes it",
+    "name": "extra: the POD's name inside that database",
+    "lease": "extra: seconds a dead process's claims and lock outlive it",
+}
+
 #: (model, face, {public name: why it is absent from the face})
 FACES = {
     "SharedPOD": (tastypy.POD, SharedPOD, {}),
     "SharedTracker": (tastypy.ProgressTracker, SharedTracker, {}),
+    "RedisPOD": (tastypy.POD, tastypy.RedisPOD, {"path": "a Redis name has url and name instead"}),
+    "RedisTracker": (
+        tastypy.ProgressTracker, tastypy.RedisTracker, {"path": "a Redis name has url and name instead"},
+    ),
 }
 
 #: Constructor differences, per face.
-INITS = {"SharedPOD": SHARED_INIT, "SharedTracker": SHARED_INIT}
+INITS = {
+    "SharedPOD": SHARED_INIT, "SharedTracker": SHARED_INIT,
+    "RedisPOD": REDIS_INIT, "RedisTracker": REDIS_INIT,
+}
 
 
 def _public(cls: type) -> list:

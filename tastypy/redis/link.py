@@ -629,26 +629,6 @@ def _counter_op(name: str) -> Any:
     return run
 
 
-def _fraction_op(name: str, share: bool) -> Any:
-    # The face may ask the host for these; they are derived from one read.
-    def run(self: RedisLink, decimals: int = 2) -> Any:
-        with self._client().pipeline(transaction=True) as pipe:
-            pipe.hget(self._meta, name.replace("not_", ""))
-            pipe.hlen(self._values)
-            count, total = pipe.execute()
-        count = int(count or 0)
-        if "not_" in name:
-            count = total - count
-        fraction = count / total if total else 0.0
-        if share:
-            return fraction
-        if type(decimals) is not int or decimals < 0:
-            raise ValueError(f"decimals must be an int >= 0, not {decimals!r}")
-        return f"{100 * fraction:.{decimals}f} %"
-
-    return run
-
-
 _POD_OPS = {
     "__getitem__": RedisLink._getitem,
     "__setitem__": RedisLink._setitem,
@@ -703,11 +683,6 @@ _TRACKER_ONLY = {
     "num_done": _counter_op("done"),
     "num_tried": _counter_op("tried"),
     "num_aborted": _counter_op("aborted"),
-    **{f"fraction_{n}": _fraction_op(n, True) for n in ("done", "tried", "aborted")},
-    **{
-        f"percent_{n}": _fraction_op(n, False)
-        for n in ("done", "not_done", "tried", "not_tried", "aborted", "not_aborted")
-    },
     "scan": RedisLink._scan,
     "next": RedisLink._next,
     "drop": RedisLink._drop,

@@ -312,7 +312,9 @@ class ClientTracker(Fractions, ClientPOD):
                 key, start, value = got
                 yield (key, self._wrap(key, value)) if values else key
         finally:
-            with contextlib.suppress(ValueError):
+            # The host may be gone (closed, or Redis unreachable): the claim
+            # then ends with the connection or its lease.
+            with contextlib.suppress(ValueError, ConnectionError):
                 self._link.call("drop", task)
 
     def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
