@@ -21,8 +21,8 @@ class Work:
     def __init__(self, tracker: Any, alive: Callable[[Any], bool]) -> None:
         self.tracker = tracker
         self.alive = alive
-        self.claims: dict[tuple, Any] = {}  # loop -> key
-        self.owners: dict[Any, tuple] = {}  # key -> loop
+        self.claims: dict[tuple[Any, Any], Any] = {}  # loop -> key
+        self.owners: dict[Any, tuple[Any, Any]] = {}  # key -> loop
         self.orphans: dict[Any, None] = {}  # keys left by dead clients, in order
 
     def next(self, cid: Any, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
@@ -46,7 +46,7 @@ class Work:
         self.owners[key] = loop
         return key, start, unwrap(tracker[key]) if values else None
 
-    def drop(self, loop: tuple) -> None:
+    def drop(self, loop: tuple[Any, Any]) -> None:
         """Forget the key of ``loop``: it asked for another, or ended."""
         key = self.claims.pop(loop, None)
         if key is not None:
@@ -60,7 +60,7 @@ class Work:
         self.orphans.pop(key, None)
 
     def _reap(self) -> None:
-        verdicts: dict = {}
+        verdicts: dict[Any, bool] = {}
         for loop, key in list(self.claims.items()):
             cid = loop[0]
             if cid not in verdicts:
