@@ -1,0 +1,73 @@
+"""What a type checker tells users of the generic faces: checked by mypy, never run.
+
+``test_mypy.py`` runs mypy over this file (and the package). A line marked
+``# type: ignore[code]`` must be an error of that code: mypy's
+``warn_unused_ignores`` (on under ``strict``) fails if it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import assert_type
+
+import tastypy
+from tastypy import SharedPOD, SharedTracker, TaskRecord
+
+
+class Page(TaskRecord, total=False):
+    """A crawl's task record: the three counted fields and the user's own."""
+
+    url: str
+    status: int
+
+
+def counts_by_word(folder: Path) -> None:
+    pod: SharedPOD[str, dict[str, int]] = SharedPOD(folder)
+    pod["apple"] = {"n": 1}
+    pod.set["apple"]["n"] += 1
+    assert_type(pod["apple"], dict[str, int])
+    assert_type(pod.get("apple"), dict[str, int] | None)
+    assert_type(pod.pop("apple", None), dict[str, int] | None)
+    for word, counts in pod.items():
+        assert_type(word, str)
+        assert_type(counts["n"], int)
+    assert_type(pod.dirty(), set[str])
+    with pod.locked() as locked:
+        assert_type(locked, SharedPOD[str, dict[str, int]])
+    pod[1] = {"n": 1}  # type: ignore[index]
+    pod["pear"] = {"n": "one"}  # type: ignore[dict-item]
+    pod.update({"pear": [1]})  # type: ignore[arg-type]
+    pod.close()
+
+
+def crawl(folder: Path) -> None:
+    tracker: SharedTracker[str, Page] = SharedTracker(folder, max_tries=3)
+    tracker.add("https://example.org")
+    for url, page in tracker.try_items():
+        assert_type(url, str)
+        assert_type(page, Page)
+        assert_type(page["_tries"], int)
+        tracker.set[url]["status"] = 200
+        tracker.mark_done(url)
+    tracker.update({"https://example.org": {"status": 404}})  # partial records merge
+    assert_type(tracker.done("https://example.org"), bool)
+    assert_type(tracker.todo_values(), Iterator[Page])
+    assert_type(tracker.num_done(), int)
+    assert_type(tracker.percent_done(), str)
+    tracker.add(("not", "a", "str"))  # type: ignore[arg-type]
+    tracker.close()
+
+
+def unannotated(folder: Path) -> None:
+    # Without parameters a face is what it was before: Any keys and values.
+    pod = tastypy.SharedPOD(folder)
+    assert_type(pod, SharedPOD[Any, Any])
+    assert_type(pod["k"], Any)
+
+
+# Keys are str, int or tuples; a tracker's record extends TaskRecord.
+WrongKey = SharedPOD[float, int]  # type: ignore[type-var]
+WrongRecord = SharedTracker[str, dict[str, int]]  # type: ignore[type-var]
