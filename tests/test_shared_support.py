@@ -149,8 +149,7 @@ class Faces:
 
     def orphans_free(self) -> None:
         """Wait until a dead worker's key is free: its socket closing (shared), its lease (Redis)."""
-        if self.kind == "redis":
-            time.sleep(1.5 * LEASE)
+        time.sleep(1.5 * LEASE if self.kind == "redis" else 0.2)
 
     def close(self) -> None:
         for made in self.made:

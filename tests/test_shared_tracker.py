@@ -128,6 +128,25 @@ def test_a_worker_killed_mid_task_leaves_its_key_to_the_others(face):
         assert tracker.tries(0) == 2 and tracker.tries(5) == 1
 
 
+def test_an_orphan_handed_ahead_of_the_scan_is_not_handed_twice_in_one_pass(face):
+    context = ctx("fork")
+    with face.tracker(max_tries=5) as tracker:
+        tracker.add_many(range(5))
+        loop = tracker.try_keys()
+        assert next(loop) == 0
+        taken = context.Queue()
+        doomed = context.Process(target=take_one_and_hang, args=(tracker, taken))
+        doomed.start()
+        assert taken.get(timeout=JOIN) == 1
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.join(JOIN)
+        face.orphans_free()
+        assert next(loop) == 1  # the orphan first, though this loop's scan is behind it
+        # 1 fails (not marked done): like any failed key, not again in this pass.
+        assert list(loop) == [2, 3, 4]
+        assert tracker.tries(1) == 2 and list(tracker.try_keys()) == [0, 1, 2, 3, 4]
+
+
 def test_leaving_a_loop_frees_its_key(face):
     with face.tracker() as tracker:
         tracker.add_many(["a", "b"])
