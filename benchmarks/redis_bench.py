@@ -11,8 +11,11 @@ Starts its own ``redis-server`` on a unix socket in a temporary folder
   ``HINCRBY`` on one field (the floor of one round trip); the count must be
   exact every run.
 * ``RedisTracker``: ``try_keys()`` + ``mark_done()`` over ``--tasks`` empty
-  tasks, against a bare Redis queue (``LPUSH`` all, workers ``BRPOP``);
-  each task must be done exactly once.
+  tasks, against a bare Redis queue (``LPUSH`` all, workers ``RPOP`` one
+  and ``INCR`` its done mark until the queue is empty: two round trips a
+  task, as ``try_keys()`` + ``mark_done()``); each task must be done
+  exactly once. (A ``BRPOP`` worker would add its timeout's idle wait at
+  the end to the floor's time.)
 
 A run's time is from the first worker's start to the last one's end; the
 table gives the median of the repeats and the ratio to the floor of the
@@ -62,10 +65,10 @@ def tracker_worker(url: str, _: int) -> None:
 def queue_worker(url: str, _: int) -> None:
     client = redis.Redis.from_url(url)
     while True:
-        got = client.brpop(["queue"], timeout=0.2)
+        got = client.rpop("queue")
         if got is None:
             return
-        client.incr(f"done:{got[1].decode()}")
+        client.incr(f"done:{got.decode()}")
 
 
 def timed(worker, url, times, go, out):
@@ -149,7 +152,7 @@ def main() -> None:
             ("W7 RedisPOD.set['c']['n'] += 1", w7, w7_prepare, w7_check),
             ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
             ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
-            ("LPUSH/BRPOP queue (floor)", queue_worker, queue_prepare, queue_check),
+            ("LPUSH/RPOP queue (floor)", queue_worker, queue_prepare, queue_check),
         ]
         rates: dict = {name: [] for name, *_ in rows}
         for _ in range(options.repeats):

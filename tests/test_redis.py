@@ -1,4 +1,7 @@
-"""RedisPOD on a real redis-server: the mapping, order, atomic ops, processes, errors."""
+"""RedisPOD on a real redis-server: what only Redis has (names, text, URLs, drop).
+
+The behaviour it shares with SharedPOD is tested on both in test_shared*.py.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ from test_redis_support import (
     JOIN,
     ctx,
     increment,
-    locked_read_modify_write,
-    natural_mutations,
     report,
     run_procs,
 )
@@ -27,28 +28,6 @@ def pod(redis_url):
     shared = RedisPOD(redis_url, "p")
     yield shared
     shared.close()
-
-
-def test_mapping_methods(pod):
-    pod.update({"a": 1, (1, "x"): [1]})
-    assert len(pod) == 2 and "a" in pod and (1, "x") in pod and 1.5 not in pod
-    assert list(pod) == ["a", (1, "x")]
-    assert pod.get("a") == 1 and pod.get("zz", 5) == 5
-    assert pod == {"a": 1, (1, "x"): [1]} and pod != {"a": 2} and pod != {"a": 1}
-    assert pod.setdefault("b", {"c": 1}) == {"c": 1}
-    pod.setdefault("b", {"c": 2})["c"] += 1  # a natural mutation
-    assert pod["b"] == {"c": 2}
-    assert pod.pop("b") == {"c": 2} and pod.pop("b", None) is None
-    assert pod.popitem() == ((1, "x"), [1])  # the last one, as dict.popitem()
-    pod.update({"x": 1}, y=2)
-    pod["z"] = {"t": (1, 2)}
-    assert pod["z"] == {"t": [1, 2]}
-    del pod["x"]
-    assert list(pod.keys()) == ["a", "y", "z"]
-    assert list(pod.values()) == [1, 2, {"t": [1, 2]}]
-    assert next(pod.iteritems()) == ("a", 1)
-    pod.clear()
-    assert len(pod) == 0 and list(pod) == []
 
 
 def test_order_is_insertion_order_and_readding_moves_to_the_end(pod):
@@ -86,33 +65,6 @@ def test_sync_family_exists_and_has_nothing_to_do(pod):
     assert dict(pod.items()) == {"a": 1, "b": 2}
 
 
-def test_errors_have_the_types_and_messages_of_a_pod(pod):
-    pod["a"] = {"l": []}
-    with pytest.raises(KeyError) as err:
-        pod["missing"]
-    assert err.value.args == ("missing",)
-    with pytest.raises(KeyError):
-        del pod["missing"]
-    with pytest.raises(KeyError):
-        pod.pop("missing")
-    with pytest.raises(TypeError, match="set"):
-        pod["b"] = {1, 2}
-    with pytest.raises(TypeError, match="float"):
-        pod[1.5] = 1
-    with pytest.raises(TypeError, match="set"):
-        pod.update([("ok", 1), ("bad", {3})])
-    with pytest.raises(KeyError):
-        pod.set["missing"]["n"] += 1
-    with pytest.raises(TypeError, match="not a mutation"):
-        pod.set["a"]["l"].index(1)
-    with pytest.raises(IndexError):
-        pod.set["a"]["l"].pop()
-    assert dict(pod.items()) == {"a": {"l": []}}
-    pod.clear()
-    with pytest.raises(KeyError, match="empty"):
-        pod.popitem()
-
-
 def test_set_forms_are_applied_on_the_server(pod):
     pod["c"] = {"n": 0, "l": [3, 1, 2], "d": {}}
     pod.set["c"]["n"] += 5
@@ -126,18 +78,6 @@ def test_set_forms_are_applied_on_the_server(pod):
     pod.set["t"] = {"v": 1}
     assert pod["c"] == {"n": 4, "l": [1, 2], "d": {"q": [1]}} and pod["t"] == {"v": 1}
     assert pod.set.pop("t") == {"v": 1} and "t" not in pod
-
-
-def test_set_increments_from_four_processes_lose_nothing(pod):
-    pod["c"] = {"n": 0}
-    run_procs(ctx("fork"), increment, [(pod, 300)] * 4)
-    assert pod["c"]["n"] == 1200
-
-
-def test_natural_mutation_of_a_read_value_is_forwarded(pod):
-    pod["a"] = {"l": [1, 2], "d": {}}
-    run_procs(ctx("fork"), natural_mutations, [(pod,)])
-    assert pod["a"] == {"l": [1, 2, 3], "d": {"x": [1, 2, 3]}}
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
@@ -159,12 +99,6 @@ def test_pickles_to_url_name_and_options_only(redis_url):
     assert len(data) < 500 and b"xxxx" not in data
     back = pickle.loads(data)
     assert back["big"] == "x" * 10_000 and back._link.lease == 7.0
-
-
-def test_locked_gives_one_process_at_a_time(pod):
-    pod["n"] = 0
-    run_procs(ctx("fork"), locked_read_modify_write, [(pod, 30)] * 3)
-    assert pod["n"] == 90
 
 
 def test_lock_is_reentrant_with_timeouts_and_unlock_errors(redis_url):

@@ -38,6 +38,8 @@ BUDGET = 500
 BATCH = 500
 #: Seconds between two tries to take a lock held by another process.
 POLL = 0.05
+#: Seconds a call keeps trying to reconnect (a server restarting) before its error.
+RIDE_OUT = 10.0
 
 _SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
 _SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
@@ -103,10 +105,37 @@ class RedisLink:
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
-        self.call("_check_kind")
+        self._call("_check_kind", (), {}, ride_out=False)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Run operation ``name`` on the server, raising the POD's errors."""
+        """Run operation ``name`` on the server, raising the POD's errors.
+
+        While the server cannot be reached (a restart), the call tries again
+        for up to ``RIDE_OUT`` seconds, then raises ``ConnectionError``
+        naming the URL. A call whose reply was lost when the server went
+        away may have been applied: trying it again may apply it twice.
+        """
+        return self._call(name, args, kwargs, ride_out=True)
+
+    def _call(self, name: str, args: tuple, kwargs: dict, ride_out: bool) -> Any:
+        import redis
+
+        deadline = None
+        pause = 0.05
+        while True:
+            try:
+                return self._call_once(name, args, kwargs)
+            except redis.AuthenticationError as error:
+                raise connect.unreachable(self.where, self.url, error) from None
+            except redis.ConnectionError as error:
+                now = time.monotonic()
+                deadline = deadline or now + RIDE_OUT
+                if not ride_out or now >= deadline:
+                    raise connect.unreachable(self.where, self.url, error) from None
+                time.sleep(min(pause, deadline - now))
+                pause = min(0.5, pause * 2)
+
+    def _call_once(self, name: str, args: tuple, kwargs: dict) -> Any:
         import redis
 
         if self._closed:
@@ -122,7 +151,7 @@ class RedisLink:
             if "DB index" in str(error):
                 raise connect.unreachable(self.where, self.url, error) from None
             raise
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except redis.TimeoutError as error:
             raise connect.unreachable(self.where, self.url, error) from None
 
     def _wrong_kind(self, kind: str) -> ValueError:

@@ -181,7 +181,7 @@ class Host:
         return self.work.next(cid, task, start, allow_aborted, values)  # type: ignore[union-attr]
 
     def _drop(self, cid: Any, task: Any) -> None:
-        self.work.drop((cid, task))  # type: ignore[union-attr]
+        self.work.end((cid, task))  # type: ignore[union-attr]
 
     def _exit_sync(self, cid: Any) -> None:
         self.pod.sync()
