@@ -58,7 +58,7 @@ class Work:
         if key is not None:
             del self.owners[key]
 
-    def end(self, loop: tuple) -> None:
+    def end(self, loop: tuple[Any, Any]) -> None:
         """Loop ``loop`` ended: forget its key and the orphans it met."""
         self.drop(loop)
         self.handed.pop(loop, None)
