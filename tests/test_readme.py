@@ -36,7 +36,7 @@ def test_the_first_screen_commands_are_there():
 
 
 def test_every_link_into_the_docs_leads_to_a_page():
-    targets = re.findall(r"^\.\. _[^:]+: (\S+)$", README.read_text(encoding="utf-8"), re.M)
+    targets = re.findall(r"^\.\. _[^:]+: (\S+)$", README.read_text(encoding="utf-8"), re.MULTILINE)
     assert targets
     for target in targets:
         assert (ROOT / target).is_file(), target

@@ -25,7 +25,7 @@ def _argument(action: argparse.Action) -> tuple[str, str]:
     if action.option_strings:
         name = ", ".join(action.option_strings)
         if action.nargs != 0:
-            choices = "{%s}" % ",".join(action.choices) if action.choices else None
+            choices = "{" + ",".join(action.choices) + "}" if action.choices else None
             name += " " + (action.metavar or choices or action.dest.upper())
     else:
         name = action.metavar or action.dest.upper()
