@@ -41,12 +41,15 @@ POLL = 0.05
 #: Seconds a call keeps trying to reconnect (a server restarting) before its error.
 RIDE_OUT = 10.0
 
-_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
-_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
+_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in scripts.SCRIPTS.items()}
 
 
 class RedisLink:
     """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
+
+    #: Run the scripts as Redis 7 functions (``FCALL``) where the server
+    #: allows it, else by ``EVALSHA`` (tests set it False to run that path).
+    functions = True
 
     def __init__(self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0) -> None:
         if type(url) is not str or not url:
@@ -67,6 +70,7 @@ class RedisLink:
         self._tracker = kind == "tracker"
         self._pid: int | None = None
         self._redis: Any = None
+        self._fcall = self.functions
         self._loops: set = set()
         self._ahead: dict = {}
         self._closed = False
@@ -90,18 +94,44 @@ class RedisLink:
         return self._redis
 
     def _run(self, script: str, *args: Any) -> Any:
-        """Run a script of ``scripts`` with the keys it uses and the caller's kind."""
+        """Run an operation's script with the keys it uses and the caller's kind."""
         count = scripts.KEYS[script]
         return self._eval(script, count, *self._keys[:count], self.kind, *args)
 
     def _eval(self, script: str, *args: Any) -> Any:
+        """Run ``script`` (``args``: the number of keys, keys, then ARGV) as a function, else by EVALSHA."""
         import redis
 
         client = self._client()
+        if self._fcall:
+            try:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
+            except redis.ResponseError as error:
+                if str(error).startswith("Function not found"):  # first use, or a flushed server
+                    self._load(client)
+                elif isinstance(error, redis.exceptions.NoPermissionError) or str(error).startswith(
+                    "unknown command"
+                ):
+                    self._fcall = False  # Redis < 7, or FCALL not allowed to this user
+                else:
+                    raise
+            if self._fcall:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
         try:
             return client.evalsha(_SHAS[script], *args)
         except redis.exceptions.NoScriptError:  # a restarted server forgot it
-            return client.eval(_SCRIPTS[script], *args)
+            return client.eval(scripts.SCRIPTS[script], *args)
+
+    def _load(self, client: Any) -> None:
+        """Load the function library; where the server refuses, use EVALSHA from now on."""
+        import redis
+
+        try:
+            client.function_load(scripts.LIBRARY)
+        except redis.ResponseError as error:
+            # Another client loaded it meanwhile; else no right to FUNCTION LOAD.
+            if "already exists" not in str(error):
+                self._fcall = False
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
