@@ -19,8 +19,7 @@ from test_redis_support import (
 )
 
 from tastypy.observe import encode
-from tastypy.redis import RedisPOD, RedisTracker
-from tastypy.redis import scripts
+from tastypy.redis import RedisPOD, RedisTracker, scripts
 from tastypy.redis.connect import mask
 from tastypy.redis.link import RedisLink
 
