@@ -288,11 +288,10 @@ local time = now()
 local skip = {}
 for i = 9, #ARGV do skip[ARGV[i]] = true end
 
+-- the loop's previous key (most often released already by mark_done);
+-- hand() overwrites the loop's entry, the other ends delete it
 local prev = call('HGET', L, loop)
-if prev then
-  if call('HGET', W, prev) == loop then release(prev) end
-  call('HDEL', L, loop)
-end
+if prev and call('HGET', W, prev) == loop then release(prev) end
 
 for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) do
   local owner = call('HGET', W, k)
@@ -302,7 +301,11 @@ for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) d
   if position then call('ZADD', R, position, k) end
 end
 
-local function hand(k, old, after, orphan)
+local function after(k)
+  return num(tonumber(call('ZSCORE', O, k)) + 1)
+end
+
+local function hand(k, old, next, orphan)
   local d, t, a, rest = fields(old)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
@@ -310,7 +313,7 @@ local function hand(k, old, after, orphan)
   call('HSET', W, k, loop)
   call('HSET', L, loop, k)
   call('ZADD', C, time + lease, k)
-  return {'key', k, after, values and new or '', orphan or ''}
+  return {'key', k, next, values and new or '', orphan or ''}
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
@@ -321,22 +324,26 @@ for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   end
 end
 
--- in small batches: the key handed out is most often among the first
-local from, seen, batch = start, 0, 16
+-- in small batches, without scores (only the key handed out needs its
+-- position): the key is most often among the first few
+local from, seen, batch = start, 0, 8
 while seen < budget do
-  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
-  for i = 1, #got, 2 do
-    local k = got[i]
+  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'LIMIT', 0, batch)
+  for _, k in ipairs(got) do
     if not skip[k] and call('HEXISTS', W, k) == 0 then
       local text = call('HGET', V, k)
-      if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
+      if todo(text, allow, max) then return hand(k, text, after(k)) end
     end
   end
-  if #got < 2 * batch then return {'end'} end
-  from = num(tonumber(got[#got]) + 1)
+  if #got < batch then
+    call('HDEL', L, loop)
+    return {'end'}
+  end
+  from = after(got[#got])
   seen = seen + batch
   batch = math.min(4 * batch, 256)
 end
+call('HDEL', L, loop)
 return {'more', from}
 """
 
