@@ -265,3 +265,15 @@ def test_a_user_without_fcall_falls_back_to_evalsha(redis_url):
             assert calls["evalsha"] > 100 and client.function_list() == []
         finally:
             client.acl_deluser(user)
+
+
+def test_threads_of_one_process_share_a_pod_exactly(pod):
+    import threading
+
+    pod["c"] = {"n": 0}
+    threads = [threading.Thread(target=increment, args=(pod, 50)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN)
+    assert not any(thread.is_alive() for thread in threads) and pod["c"]["n"] == 200
