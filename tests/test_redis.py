@@ -19,8 +19,9 @@ from test_redis_support import (
 )
 
 from tastypy.observe import encode
-from tastypy.redis import RedisPOD, RedisTracker
+from tastypy.redis import RedisPOD, RedisTracker, scripts
 from tastypy.redis.connect import mask
+from tastypy.redis.link import RedisLink
 
 
 @pytest.fixture
@@ -198,3 +199,81 @@ def test_open_target_opens_what_the_name_holds(redis_url):
         open_target(f"{redis_url}#p", tracker=True)
     with pytest.raises(ValueError, match="URL#NAME"):
         open_target("/some/folder")
+
+
+def _workload(url):
+    """A POD and a Tracker through every kind of script, from this process and 4 children."""
+    pod = RedisPOD(url, "p", init={"c": {"n": 0, "l": [2, 1]}})
+    pod.set["c"]["l"].sort()  # a compare-and-set from Python
+    pod.set["c"]["l"].append(3)  # the Lua engine
+    assert pod.setdefault("d", 1) == 1 and pod.pop("d") == 1
+    assert pod.popitem() == ("c", {"n": 0, "l": [1, 2, 3]})
+    pod["c"] = {"n": 0}
+    run_procs(ctx("fork"), increment, [(pod, 25)] * 4)
+    assert pod["c"]["n"] == 100
+    with pod.locked():
+        pod["x"] = 1
+    tracker = RedisTracker(url, "t", max_tries=1, init={k: {} for k in range(5)})
+    done = []
+    for key in tracker.try_keys():
+        if key == 3:
+            tracker.abort(key)
+            continue
+        tracker.mark_done(key)
+        done.append(key)
+    assert done == [0, 1, 2, 4] and list(tracker.try_keys()) == []
+    assert (tracker.num_done(), tracker.num_tried(), tracker.num_aborted()) == (4, 5, 1)
+
+
+def _script_calls(client):
+    stats = client.info("commandstats")
+    return {cmd: stats.get(f"cmdstat_{cmd}", {}).get("calls", 0) for cmd in ("fcall", "evalsha", "eval")}
+
+
+def test_scripts_run_as_redis_functions_loaded_on_first_use(redis_url):
+    with redis.Redis.from_url(redis_url) as client:
+        client.function_flush()  # as a fresh or flushed server: the library is loaded again
+        client.config_resetstat()
+        _workload(redis_url)
+        calls = _script_calls(client)
+        assert calls["fcall"] > 100 and calls["evalsha"] == calls["eval"] == 0
+        assert client.fcall(scripts.FUNCTIONS["LOCK_FREE"], 1, "no-lock", "token") == 0
+
+
+def test_scripts_run_by_evalsha_where_functions_are_off(redis_url, monkeypatch):
+    monkeypatch.setattr(RedisLink, "functions", False)
+    with redis.Redis.from_url(redis_url) as client:
+        client.script_flush()  # the scripts are loaded again (EVAL once each)
+        client.config_resetstat()
+        _workload(redis_url)
+        calls = _script_calls(client)
+        assert calls["fcall"] == 0 and calls["evalsha"] > 100
+
+
+def test_a_user_without_fcall_falls_back_to_evalsha(redis_url):
+    user = "tastypy-test-nofcall"
+    with redis.Redis.from_url(redis_url) as client:
+        client.function_flush()
+        client.acl_setuser(
+            user, enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+            commands=["+@all", "-fcall", "-function"],
+        )
+        try:
+            client.config_resetstat()
+            _workload(f"{redis_url}?username={user}&password=pw")
+            calls = _script_calls(client)
+            assert calls["evalsha"] > 100 and client.function_list() == []
+        finally:
+            client.acl_deluser(user)
+
+
+def test_threads_of_one_process_share_a_pod_exactly(pod):
+    import threading
+
+    pod["c"] = {"n": 0}
+    threads = [threading.Thread(target=increment, args=(pod, 50)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN)
+    assert not any(thread.is_alive() for thread in threads) and pod["c"]["n"] == 200

@@ -41,12 +41,15 @@ POLL = 0.05
 #: Seconds a call keeps trying to reconnect (a server restarting) before its error.
 RIDE_OUT = 10.0
 
-_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
-_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
+_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in scripts.SCRIPTS.items()}
 
 
 class RedisLink:
     """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
+
+    #: Run the scripts as Redis 7 functions (``FCALL``) where the server
+    #: allows it, else by ``EVALSHA`` (tests set it False to run that path).
+    functions = True
 
     def __init__(self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0) -> None:
         if type(url) is not str or not url:
@@ -67,6 +70,8 @@ class RedisLink:
         self._tracker = kind == "tracker"
         self._pid: int | None = None
         self._redis: Any = None
+        self._threads = threading.local()
+        self._fcall = self.functions
         self._loops: set = set()
         self._ahead: dict = {}
         self._closed = False
@@ -84,24 +89,66 @@ class RedisLink:
         if self._pid != os.getpid():
             # A forked child gets its own pool; the parent's sockets stay the parent's.
             self._redis = connect.client(self.url)
+            self._threads = threading.local()
             self._loops = set()
             self._ahead = {}
             self._pid = os.getpid()
         return self._redis
 
+    def _thread_client(self) -> Any:
+        """This thread's client for the scripts: one connection of the pool, held.
+
+        Held rather than checked out of the pool for each call (a third of
+        a call's time in the client); one per thread, as a held connection
+        must not be shared.
+        """
+        import redis
+
+        pool = self._client().connection_pool
+        mine = getattr(self._threads, "client", None)
+        if mine is None:
+            mine = self._threads.client = redis.Redis(connection_pool=pool, single_connection_client=True)
+        return mine
+
     def _run(self, script: str, *args: Any) -> Any:
-        """Run a script of ``scripts`` with the keys it uses and the caller's kind."""
+        """Run an operation's script with the keys it uses and the caller's kind."""
         count = scripts.KEYS[script]
         return self._eval(script, count, *self._keys[:count], self.kind, *args)
 
     def _eval(self, script: str, *args: Any) -> Any:
+        """Run ``script`` (``args``: the number of keys, keys, then ARGV) as a function, else by EVALSHA."""
         import redis
 
-        client = self._client()
+        client = self._thread_client()
+        if self._fcall:
+            try:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
+            except redis.ResponseError as error:
+                if str(error).startswith("Function not found"):  # first use, or a flushed server
+                    self._load(client)
+                elif isinstance(error, redis.exceptions.NoPermissionError) or str(error).startswith(
+                    "unknown command"
+                ):
+                    self._fcall = False  # Redis < 7, or FCALL not allowed to this user
+                else:
+                    raise
+            if self._fcall:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
         try:
             return client.evalsha(_SHAS[script], *args)
         except redis.exceptions.NoScriptError:  # a restarted server forgot it
-            return client.eval(_SCRIPTS[script], *args)
+            return client.eval(scripts.SCRIPTS[script], *args)
+
+    def _load(self, client: Any) -> None:
+        """Load the function library; where the server refuses, use EVALSHA from now on."""
+        import redis
+
+        try:
+            client.function_load(scripts.LIBRARY)
+        except redis.ResponseError as error:
+            # Another client loaded it meanwhile; else no right to FUNCTION LOAD.
+            if "already exists" not in str(error):
+                self._fcall = False
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
