@@ -10,6 +10,7 @@ import time
 
 import pytest
 import redis
+from helpers import run_py
 from test_redis_support import (
     JOIN,
     ctx,
@@ -277,3 +278,29 @@ def test_threads_of_one_process_share_a_pod_exactly(pod):
     for thread in threads:
         thread.join(JOIN)
     assert not any(thread.is_alive() for thread in threads) and pod["c"]["n"] == 200
+
+
+def test_the_renewer_thread_ends_once_every_link_is_closed(redis_url):
+    # A program done with Redis must not fork with a thread of ours running.
+    result = run_py(
+        """
+        import sys, threading, time
+        from tastypy import RedisTracker
+
+        def renewers():
+            return [t for t in threading.enumerate() if t.name == "tastypy redis renewer"]
+
+        tracker = RedisTracker(sys.argv[1], "renewed", lease=1.0)
+        tracker.add("a")
+        loop = tracker.try_keys()
+        assert next(loop) == "a" and renewers()
+        loop.close()
+        tracker.close()
+        deadline = time.monotonic() + 5
+        while renewers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(len(renewers()))
+        """,
+        redis_url,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr

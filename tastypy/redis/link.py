@@ -208,6 +208,11 @@ class RedisLink:
             "or drop() it first to reuse the name"
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (the renewer then leaves it alone)."""
+        return self._closed
+
     def close(self) -> None:
         """Free this link's work claims and this process's lock, close its connections."""
         if self._closed:

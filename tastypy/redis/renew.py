@@ -69,7 +69,12 @@ class Renewer:
 
         while True:
             with self.guard:
-                links = list(self.links)
+                links = [link for link in self.links if not link.closed]
+                if not links:
+                    # Nothing left to renew: end, so that a program that is
+                    # done with Redis forks with no thread of ours running.
+                    self.pid = None
+                    return
                 self.tick = min([TICK, *(link.lease / 4 for link in links)])
             if self.wake.wait(self.tick):
                 self.wake.clear()
