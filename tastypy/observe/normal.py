@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import wrapt
@@ -21,7 +22,7 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def _c_encoder() -> Any:
+def _c_encoder() -> Callable[[Any], str]:
     # JSONEncoder.encode builds a fresh C encoder on every call, a large part
     # of encoding one small value; build it once (same options as _ENCODER).
     make = getattr(json.encoder, "c_make_encoder", None)
