@@ -27,7 +27,8 @@ from tastypy.pod import POD
 from tastypy.records import folder_kind
 from tastypy.redis import is_target, open_target
 from tastypy.store import Store, writer_pid
-from tastypy.store.manifest import MANIFEST, SHARD_NAME
+from tastypy.store.format import MANIFEST
+from tastypy.store.manifest import SHARD_NAME
 
 
 class UserError(Exception):
@@ -297,7 +298,8 @@ def _run_export(args: argparse.Namespace) -> None:
 
 def _run_import(args: argparse.Namespace) -> int | None:
     if is_target(args.path):
-        return _import_redis(args)
+        _import_redis(args)
+        return None
     path = Path(args.path).expanduser()
     if path.is_dir() and any(path.iterdir()) and not _is_tastypy(path):
         raise UserError(f"{args.path} is a folder that is not a tastypy folder: import into a new path")
@@ -320,6 +322,7 @@ def _run_import(args: argparse.Namespace) -> int | None:
         except (TypeError, ValueError, RecursionError) as exc:
             raise UserError(f"{args.file}: {exc}; nothing was imported") from None
     print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
+    return None
 
 
 def _import_redis(args: argparse.Namespace) -> None:
@@ -357,7 +360,7 @@ def _check_no_writer(path: Path, text: str) -> None:
 
 def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
     """The (key, value) pairs of a JSON lines file; UserError naming the bad line."""
-    source = sys.stdin if name == "-" else open(name, encoding="utf-8")
+    source = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
     with source:
         for n, line in enumerate(source, 1):
             if not line.strip():

@@ -19,10 +19,13 @@ from collections import Counter
 from collections.abc import Iterator
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tastypy.pod import POD
 from tastypy.progress import Counts, LiveBar
+
+if TYPE_CHECKING:
+    from tastypy.shared.face import ClientTracker
 
 MAX_TRIES = 3
 #: Share of pages that answer slowly, and of pages that always fail.
@@ -50,7 +53,7 @@ class Site:
         """Every page, as a sitemap would list them."""
         return [f"/page/{n}" for n in range(self.pages)]
 
-    def fetch(self, url: str, attempt: int) -> dict:
+    def fetch(self, url: str, attempt: int) -> dict[str, Any]:
         """The page at ``url`` (title, links, size), or FetchError; takes a few ms, or longer."""
         number = int(url.rsplit("/", 1)[1])
         rng = random.Random(f"{self.seed}/{number}")
@@ -126,6 +129,7 @@ def run(
     site = Site(pages, seed, fail_rate)
     started = time.monotonic()
     finished = True
+    tracker: ClientTracker[str, Any]
     if redis:
         tracker = RedisTracker(redis, str(folder), max_tries=MAX_TRIES)
         where, state = f"{redis}#{folder}", f"{mask(redis)}#{folder}"
@@ -192,7 +196,7 @@ def _give_up(tracker: Any) -> None:
 
 
 @contextlib.contextmanager
-def _reading(where: str) -> Iterator[list]:
+def _reading(where: str) -> Iterator[list[Any]]:
     """The records as a fresh reader finds them: in the folder, or in Redis (``URL#NAME``)."""
     from tastypy.redis import is_target, open_target
 

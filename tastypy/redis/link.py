@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tastypy.errors import DuplicateKeyError
@@ -72,8 +72,9 @@ class RedisLink:
         self._redis: Any = None
         self._threads = threading.local()
         self._fcall = self.functions
-        self._loops: set = set()
-        self._ahead: dict = {}
+        #: This process's ``try_keys()`` loops, and each one's orphans handed ahead of its scan.
+        self._loops: set[str] = set()
+        self._ahead: dict[str, dict[str, int]] = {}
         self._closed = False
 
     def __reduce__(self) -> Any:
@@ -164,7 +165,7 @@ class RedisLink:
         """
         return self._call(name, args, kwargs, ride_out=True)
 
-    def _call(self, name: str, args: tuple, kwargs: dict, ride_out: bool) -> Any:
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], ride_out: bool) -> Any:
         import redis
 
         deadline = None
@@ -182,7 +183,7 @@ class RedisLink:
                 time.sleep(min(pause, deadline - now))
                 pause = min(0.5, pause * 2)
 
-    def _call_once(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def _call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         import redis
 
         if self._closed:
@@ -235,7 +236,8 @@ class RedisLink:
 
     def destroy(self) -> int:
         """Delete every Redis key of this name (and no other); return how many."""
-        return self.call("_destroy")
+        gone: int = self.call("_destroy")
+        return gone
 
     # -- keys and values -------------------------------------------------------
 
@@ -255,7 +257,7 @@ class RedisLink:
             return encode(self._record(key, value))
         return encode(normalize(value, (key,)))
 
-    def _record(self, key: Any, value: Any) -> dict:
+    def _record(self, key: Any, value: Any) -> dict[str, Any]:
         plain = unwrap(value)
         if not isinstance(plain, dict):
             raise TypeError(
@@ -284,7 +286,8 @@ class RedisLink:
             raise self._wrong_kind(kind)
 
     def _stored_kind(self) -> str | None:
-        return self._client().hget(self._meta, "kind")
+        kind: str | None = self._client().hget(self._meta, "kind")
+        return kind
 
     def _getitem(self, key: Any) -> Any:
         found, value = self._get(key)
@@ -292,7 +295,7 @@ class RedisLink:
             raise KeyError(key)
         return value
 
-    def _get(self, key: Any) -> tuple:
+    def _get(self, key: Any) -> tuple[bool, Any]:
         ktext = self._lookup(key)
         text = None if ktext is None else self._client().hget(self._values, ktext)
         if text is None:
@@ -312,7 +315,8 @@ class RedisLink:
         return ktext is not None and bool(self._client().hexists(self._values, ktext))
 
     def _len(self) -> int:
-        return self._client().hlen(self._values)
+        count: int = self._client().hlen(self._values)
+        return count
 
     def _pop(self, key: Any, default: Any = _MISSING) -> Any:
         ktext = self._lookup(key)
@@ -323,7 +327,7 @@ class RedisLink:
             return default
         return json.loads(old)
 
-    def _popitem(self) -> tuple:
+    def _popitem(self) -> tuple[Any, Any]:
         got = self._run("POPITEM")
         if got is None:
             raise KeyError(f"popitem(): {self.where} is empty")
@@ -354,13 +358,13 @@ class RedisLink:
         if self._tracker:
             self._merge(checked)
             return
-        args: list = []
+        args: list[str] = []
         for key, value in checked:
             args += [self._key(key), self._text(key, value)]
         if args:
             self._run("PUT_MANY", *args)
 
-    def _merge(self, pairs: list) -> None:
+    def _merge(self, pairs: list[tuple[Any, Any]]) -> None:
         """The tracker's update: each dict merged into its record, all or nothing."""
         for key, value in pairs:
             if not isinstance(value, dict):
@@ -368,14 +372,14 @@ class RedisLink:
         ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
         while True:
             olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
-            merged: dict = {}
+            merged: dict[str, tuple[Any, dict[str, Any]]] = {}
             for key, value in pairs:
                 ktext = self._key(key)
                 if ktext not in merged:
                     old = olds[ktext]
                     merged[ktext] = (key, json.loads(old) if old is not None else {})
                 merged[ktext] = (key, {**merged[ktext][1], **value})
-            args: list = []
+            args: list[str] = []
             for ktext, (key, record) in merged.items():
                 args += [ktext, olds[ktext] or "", encode(self._record(key, record))]
             if not args or self._run("CAS", *args):
@@ -391,15 +395,15 @@ class RedisLink:
         if not self._contains(key):
             raise KeyError(key)
 
-    def _dirty(self) -> set:
+    def _dirty(self) -> set[Any]:
         return set()
 
     # -- reading in chunks -------------------------------------------------------
 
-    def _keys_at(self, start: int, count: int) -> list:
+    def _keys_at(self, start: int, count: int) -> list[Any]:
         return [_key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
 
-    def _items_at(self, start: int, count: int) -> list:
+    def _items_at(self, start: int, count: int) -> list[tuple[Any, Any]]:
         client = self._client()
         while True:
             ktexts = client.zrange(self._order, start, start + count - 1)
@@ -408,7 +412,9 @@ class RedisLink:
                 return [(_key_of(k), json.loads(t)) for k, t in zip(ktexts, texts)]
             # A key was deleted between the two reads: read the chunk again.
 
-    def _scan(self, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
+    def _scan(
+        self, start: int, count: int, test: str, allow_aborted: bool, values: bool
+    ) -> tuple[list[Any], int, bool]:
         got = self._run("SCAN", start, count, test, _flag(allow_aborted), self.max_tries, _flag(values))
         found = [
             (_key_of(got[i]), json.loads(got[i + 1])) if values else _key_of(got[i])
@@ -416,7 +422,7 @@ class RedisLink:
         ]
         return found, int(got[0]), got[1] == "1"
 
-    def _equals(self, other: dict) -> bool:
+    def _equals(self, other: dict[Any, Any]) -> bool:
         if len(other) != self._len():
             return False
         pairs = list(other.items())
@@ -494,10 +500,11 @@ class RedisLink:
             raise DuplicateKeyError(self._duplicate(key))
 
     def _add_if_absent(self, key: Any) -> bool:
-        return self._run("ADD", "absent", self._key(key))[0] == 1
+        added: bool = self._run("ADD", "absent", self._key(key))[0] == 1
+        return added
 
-    def _add_many(self, keys: list) -> None:
-        seen: set = set()
+    def _add_many(self, keys: list[Any]) -> None:
+        seen: set[str] = set()
         ktexts = []
         for key in keys:
             ktext = self._key(key)
@@ -510,9 +517,10 @@ class RedisLink:
             if got[0] == 0:
                 raise DuplicateKeyError(self._duplicate(_key_of(got[1])) + "; nothing was added")
 
-    def _add_many_if_absent(self, keys: list) -> int:
+    def _add_many_if_absent(self, keys: list[Any]) -> int:
         ktexts = list(dict.fromkeys(self._key(key) for key in keys))
-        return self._run("ADD", "absent", *ktexts)[0] if ktexts else 0
+        added: int = self._run("ADD", "absent", *ktexts)[0] if ktexts else 0
+        return added
 
     def _duplicate(self, key: Any) -> str:
         return (
@@ -528,7 +536,7 @@ class RedisLink:
         if got == 0:
             raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
 
-    def _flags(self, key: Any) -> dict | None:
+    def _flags(self, key: Any) -> dict[str, Any] | None:
         found, record = self._get(key)
         return record if found else None
 
@@ -544,7 +552,8 @@ class RedisLink:
         record = self._flags(key)
         if record is None:
             raise self._absent(key)
-        return record["_tries"]
+        tries: int = record["_tries"]
+        return tries
 
     def _should(self, key: Any, allow_aborted: bool, add: bool, count: bool) -> bool:
         ktext = self._key(key) if add else self._lookup(key)
@@ -553,7 +562,8 @@ class RedisLink:
             got = self._run("SHOULD", ktext, _flag(allow_aborted), self.max_tries, _flag(add), _flag(count))
         if got is None:
             raise self._absent(key)
-        return got == 1
+        yes: bool = got == 1
+        return yes
 
     def _counter(self, name: str) -> int:
         return int(self._client().hget(self._meta, name) or 0)
@@ -689,28 +699,28 @@ def _check_record(key: Any, value: Any) -> None:
         check_field(key, field, value[field])
 
 
-def _tracker_op(what: str) -> Any:
+def _tracker_op(what: str) -> Callable[[RedisLink, Any], None]:
     def run(self: RedisLink, key: Any) -> None:
         self._field(key, what)
 
     return run
 
 
-def _should_op(add: bool, count: bool) -> Any:
+def _should_op(add: bool, count: bool) -> Callable[[RedisLink, Any, bool], bool]:
     def run(self: RedisLink, key: Any, allow_aborted: bool = False) -> bool:
         return self._should(key, allow_aborted, add, count)
 
     return run
 
 
-def _counter_op(name: str) -> Any:
+def _counter_op(name: str) -> Callable[[RedisLink], int]:
     def run(self: RedisLink) -> int:
         return self._counter(name)
 
     return run
 
 
-_POD_OPS = {
+_POD_OPS: dict[str, Callable[..., Any]] = {
     "__getitem__": RedisLink._getitem,
     "__setitem__": RedisLink._setitem,
     "__delitem__": RedisLink._delitem,
@@ -742,7 +752,7 @@ _POD_OPS = {
     "_destroy": RedisLink._destroy,
 }
 
-_TRACKER_ONLY = {
+_TRACKER_ONLY: dict[str, Callable[..., Any]] = {
     "add": RedisLink._add,
     "add_if_absent": RedisLink._add_if_absent,
     "add_many": RedisLink._add_many,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tastypy
-from tastypy import SharedPOD, SharedTracker, TaskRecord
+from tastypy import RedisPOD, RedisTracker, SharedPOD, SharedTracker, TaskRecord
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,6 +34,31 @@ def test_tracker_typed_by_its_record_holds_plain_dict_records(tmp_path: Path) ->
         tracker.add("k")
         tracker.set["k"]["url"] = "https://example.org"
         assert tracker["k"] == {"_done": False, "_tries": 0, "_aborted": False, "url": "https://example.org"}
+    finally:
+        tracker.close()
+
+
+def test_parameterized_redis_pod_works_and_pickles(redis_url: str) -> None:
+    pod = RedisPOD[str, dict[str, int]](redis_url, "words", {"a": {"n": 1}})
+    try:
+        pod.set["a"]["n"] += 1
+        assert type(pod) is RedisPOD
+        again = pickle.loads(pickle.dumps(pod))
+        assert type(again) is RedisPOD
+        assert again["a"] == {"n": 2}
+        again.close()
+    finally:
+        pod.close()
+
+
+def test_redis_tracker_typed_by_its_record_holds_plain_dict_records(redis_url: str) -> None:
+    tracker = RedisTracker[str, Page](redis_url, "crawl", max_tries=2)
+    try:
+        assert type(tracker) is RedisTracker
+        tracker.add("k")
+        tracker.set["k"]["url"] = "https://example.org"
+        assert list(tracker.try_keys()) == ["k"]
+        assert tracker["k"] == {"_done": False, "_tries": 1, "_aborted": False, "url": "https://example.org"}
     finally:
         tracker.close()
 

@@ -21,22 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_YET_TYPED = frozenset(
     f"tastypy/{name}.py"
     for name in (
-        "cli",
-        "demo",
         "order",
         "pod",
         "records",
         "tracker",
-        "observe/normal",
-        "observe/proxy",
-        "redis/face",
-        "redis/link",
-        "redis/ops",
-        "redis/renew",
         "store/folder",
         "store/format",
         "store/journal",
-        "store/manifest",
         "store/snapshot",
     )
 )
