@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pathlib
@@ -11,10 +12,22 @@ from typing import Any
 
 from tastypy import exits
 from tastypy.errors import ReadOnlyError, TastypyError
-from tastypy.observe import READ_ONLY, WRITABLE, Op, check_key, encode, normalize, unwrap
-from tastypy.store import DELETE, Store
+from tastypy.observe import (
+    READ_ONLY,
+    WRITABLE,
+    Op,
+    check_key,
+    encode,
+    normalize,
+    unwrap,
+)
+from tastypy.store import DELETE, Store, decode_value
 
 _MISSING = object()
+
+#: The value of a key not read since the folder was opened: its JSON text is
+#: in the store, decoded on the first read (one form held per key, not two).
+_UNREAD = object()
 
 _log = logging.getLogger("tastypy")
 
@@ -158,11 +171,34 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 )
 
     def _load(self) -> None:
-        self._data.clear()
         self._dirty.clear()
         self._proxies.clear()
-        self._data.update(self._store.load_values())
-        self._reloaded()
+        # Loading makes no garbage: a collection meanwhile would only walk it.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._store.refresh()
+            self._data = dict.fromkeys(self._store.keys(), _UNREAD)
+            self._reloaded()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _read(self, key: Any) -> Any:
+        """Decode the value of ``key`` on its first read, and keep it."""
+        value = decode_value(self._store.text(key), self._store.where(key))
+        self._data[key] = value
+        self._decoded(key, value)
+        return value
+
+    def _plain(self, key: Any) -> Any:
+        """The plain value of ``key`` (``KeyError`` if absent)."""
+        value = self._data[key]
+        return self._read(key) if value is _UNREAD else value
+
+    def _read_all(self) -> None:
+        for key in [key for key, value in self._data.items() if value is _UNREAD]:
+            self._read(key)
 
     # -- hooks for subclasses ------------------------------------------------
 
@@ -170,12 +206,17 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         """Called after the value of ``key`` changed (set, deleted or mutated)."""
 
     def _reloaded(self) -> None:
-        """Called after the whole content was (re)loaded from disk."""
+        """Called after the whole content was (re)loaded from disk (values unread)."""
+
+    def _decoded(self, key: Any, value: Any) -> None:
+        """Called when the value of ``key`` was read from its JSON text."""
 
     # -- reading -------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> Any:
         value = self._data[key]
+        if value is _UNREAD:
+            value = self._read(key)
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
@@ -200,8 +241,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PersistentOrderedDict):
+            self._read_all()
+            other._read_all()
             return self._data == other._data
         if isinstance(other, Mapping):
+            self._read_all()
             return self._data == {k: unwrap(v) for k, v in other.items()}
         return NotImplemented
 
@@ -310,7 +354,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             if default is _MISSING:
                 raise KeyError(key)
             return default
-        value = self._data[key]
+        value = self._plain(key)
         del self[key]
         return value
 
@@ -377,7 +421,9 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             if moved:
                 changes.append((key, DELETE))
             value = data.get(key, _MISSING)
-            if value is not _MISSING:
+            if value is _UNREAD:  # marked dirty, never read: as it is on disk
+                changes.append((key, self._store.text(key)))
+            elif value is not _MISSING:
                 changes.append((key, encode(value)))
         with exits.critical():
             self._store.commit(changes)
