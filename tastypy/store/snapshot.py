@@ -109,16 +109,18 @@ def _read_files(path: Path, manifest: dict, apply) -> Snapshot:
 def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
     pairs, ktexts, nbytes, crc = read_shard(path, expect)
     entries = dict(pairs)
-    if len(entries) < len(pairs) or not snap.index.keys().isdisjoint(entries):
-        seen = set(snap.index)
+    slot = Slot(path.name, entries, nbytes, crc, ktexts or None)
+    index = snap.index
+    known = len(index)
+    index.update(dict.fromkeys(entries, slot))
+    if len(index) < known + len(pairs):  # a key seen before: name its line
+        seen = set().union(*[earlier.entries for earlier in snap.slots])
         for n, (key, _) in enumerate(pairs, 1):
             if key in seen:
                 ktext = ktexts.get(key) or encode_key(key)
                 raise damage(path, n, f"the key {ktext} appears a second time")
             seen.add(key)
-    slot = Slot(path.name, entries, nbytes, crc, ktexts or None)
     snap.slots.append(slot)
-    snap.index.update(dict.fromkeys(entries, slot))
 
 
 def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict:
