@@ -21,7 +21,7 @@ from tastypy.observe import (
     normalize,
     unwrap,
 )
-from tastypy.store import DELETE, Store, decode_value
+from tastypy.store import DELETE, Store
 
 _MISSING = object()
 
@@ -186,7 +186,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def _read(self, key: Any) -> Any:
         """Decode the value of ``key`` on its first read, and keep it."""
-        value = decode_value(self._store.text(key), self._store.where(key))
+        value = self._store.value(key)
         self._data[key] = value
         self._decoded(key, value)
         return value

@@ -40,7 +40,6 @@ Every file is opened without following links (see ``durable.py``) and created 06
 """
 
 from tastypy.store.folder import DELETE, Store
-from tastypy.store.format import decode_value
 from tastypy.store.lock import writer_pid
 
-__all__ = ["DELETE", "Store", "decode_value", "writer_pid"]
+__all__ = ["DELETE", "Store", "writer_pid"]

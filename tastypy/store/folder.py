@@ -22,7 +22,7 @@ from tastypy.store.durable import (
     replace_file,
     write_all,
 )
-from tastypy.store.format import Key, encode_key, encode_value, shard_bytes
+from tastypy.store.format import Key, decode_value, encode_key, encode_value, shard_bytes
 from tastypy.store.journal import encode_batch
 from tastypy.store.lock import WriterLock, writer_pid
 from tastypy.store.manifest import (
@@ -152,11 +152,14 @@ class Store:
         """The value text of ``key`` (``KeyError`` if absent), as of the last ``refresh()`` or commit."""
         return self._snap.index[key].entries[key]
 
-    def where(self, key: Key) -> str:
-        """Where ``key`` is kept, for a message: the folder and its shard file."""
-        slot = self._snap.index.get(key)
-        name = slot.name if slot is not None and slot.name else "journal"
-        return f"{self.path / name} (key {key!r})"
+    def value(self, key: Key) -> object:
+        """The value of ``key`` decoded from its text (``KeyError`` if absent).
+
+        ``IntegrityError`` naming the file for a text that is not JSON: one
+        that passed its checksum, so it was written so (edited by hand).
+        """
+        slot = self._snap.index[key]
+        return decode_value(slot.entries[key], lambda: f"{self.path / (slot.name or 'journal')} (key {key!r})")
 
     def __contains__(self, key: Key) -> bool:
         """Whether the last commit loaded or made holds ``key``."""

@@ -7,6 +7,7 @@ import json
 import json.scanner
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from tastypy.errors import IntegrityError
@@ -107,11 +108,11 @@ def plain_lines(text: str) -> list[tuple[str, str]] | None:
     return found if len(found) == text.count("\n") and text[-1:] in ("\n", "") else None
 
 
-def decode_value(text: str, where: str) -> object:
+def decode_value(text: str, where: Callable[[], str]) -> object:
     """The value of a JSON text read from a file whose checksum matched.
 
     Such a text was checked only for its bytes: one that is not JSON was
-    written so (by hand) and is damage, named by ``where``.
+    written so (by hand) and is damage, named by ``where()``.
     """
     try:
         obj, end = _scan(text, 0)
@@ -123,7 +124,7 @@ def decode_value(text: str, where: str) -> object:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise IntegrityError(
-            f"{where}: the value {text[:60]!r} is not valid JSON; the file was edited "
+            f"{where()}: the value {text[:60]!r} is not valid JSON; the file was edited "
             "— restore it from a backup"
         ) from None
 
