@@ -22,7 +22,13 @@ from tastypy.store.durable import (
     replace_file,
     write_all,
 )
-from tastypy.store.format import Key, decode_value, encode_key, encode_value, shard_bytes
+from tastypy.store.format import (
+    Key,
+    decode_value,
+    encode_key,
+    encode_value,
+    shard_bytes,
+)
 from tastypy.store.journal import encode_batch
 from tastypy.store.lock import WriterLock, writer_pid
 from tastypy.store.manifest import (
