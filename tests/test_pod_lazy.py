@@ -74,6 +74,9 @@ def test_a_value_edited_into_bad_json_is_named_when_read(tmp_path):
         assert pod["a"] == 1  # the other values are fine
         with pytest.raises(IntegrityError, match=r"\.json \(key 'b'\): the value '\[2' is not valid JSON"):
             pod["b"]
+    bad = pytest.raises(IntegrityError, match=r"\.json \(key 'b'\): the value '\[2' is not valid JSON")
+    with tastypy.POD(folder, mode="r") as pod, bad:  # read a shard at a time
+        list(pod.values())
 
 
 def test_a_value_never_read_is_written_back_as_it_was(tmp_path):

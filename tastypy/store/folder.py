@@ -25,6 +25,7 @@ from tastypy.store.durable import (
 from tastypy.store.format import (
     Key,
     decode_value,
+    decode_values,
     encode_key,
     encode_value,
     shard_bytes,
@@ -166,6 +167,18 @@ class Store:
         """
         slot = self._snap.index[key]
         return decode_value(slot.entries[key], lambda: f"{self.path / (slot.name or 'journal')} (key {key!r})")
+
+    def values(self) -> Iterator[tuple[Key, object]]:
+        """``(key, value)`` in order, decoded a shard at a time."""
+        for slot in self._snap.slots:
+            entries = slot.entries
+            texts = list(entries.values())
+
+            def where(text: str, slot: Slot = slot) -> str:
+                key = next(k for k, t in slot.entries.items() if t is text)
+                return f"{self.path / (slot.name or 'journal')} (key {key!r})"
+
+            yield from zip(list(entries), decode_values(texts, where))
 
     def __contains__(self, key: Key) -> bool:
         """Whether the last commit loaded or made holds ``key``."""
