@@ -329,8 +329,12 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
-        self._dirty.setdefault(key, False)
-        self._after(key)
+        # _after(key), inlined: this runs on every mutation through a proxy.
+        dirty = self._dirty
+        dirty.setdefault(key, False)
+        self._changed(key)
+        if len(dirty) >= self._sync_at and not self._held:
+            self.sync()
 
     def _after(self, key: Any) -> None:
         self._changed(key)

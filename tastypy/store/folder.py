@@ -166,19 +166,17 @@ class Store:
         that passed its checksum, so it was written so (edited by hand).
         """
         slot = self._snap.index[key]
-        return decode_value(slot.entries[key], lambda: f"{self.path / (slot.name or 'journal')} (key {key!r})")
+        return decode_value(slot.entries[key], self._file_of(slot), key)
 
     def values(self) -> Iterator[tuple[Key, object]]:
         """``(key, value)`` in order, decoded a shard at a time."""
         for slot in self._snap.slots:
-            entries = slot.entries
-            texts = list(entries.values())
+            keys = list(slot.entries)
+            yield from zip(keys, decode_values(list(slot.entries.values()), self._file_of(slot), keys))
 
-            def where(text: str, slot: Slot = slot) -> str:
-                key = next(k for k, t in slot.entries.items() if t is text)
-                return f"{self.path / (slot.name or 'journal')} (key {key!r})"
-
-            yield from zip(list(entries), decode_values(texts, where))
+    def _file_of(self, slot: Slot) -> Path:
+        # A slot never written yet holds journaled entries only.
+        return self.path / (slot.name or self._snap.manifest["journal"])
 
     def __contains__(self, key: Key) -> bool:
         """Whether the last commit loaded or made holds ``key``."""

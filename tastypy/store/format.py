@@ -7,7 +7,6 @@ import json
 import json.scanner
 import re
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 from tastypy.errors import IntegrityError
@@ -108,10 +107,9 @@ def plain_lines(text: str) -> list[tuple[str, str]] | None:
     return found if len(found) == text.count("\n") and text[-1:] in ("\n", "") else None
 
 
-def decode_values(texts: list[str], where: Callable[[str], str]) -> list:
-    """The values of JSON texts read from a file whose checksum matched, in
-    one parse (a third of the time of one parse each); ``where(text)`` names
-    a text that is not JSON.
+def decode_values(texts: list[str], file: Path, keys: list) -> list:
+    """The values of the JSON texts of ``keys`` read from ``file``, whose
+    checksum matched, in one parse (a third of the time of one parse each).
 
     A text that is not one JSON value (``1,2``, ``[1``) changes the count or
     fails the parse: then each is parsed on its own, and the bad one named.
@@ -122,14 +120,14 @@ def decode_values(texts: list[str], where: Callable[[str], str]) -> list:
             return values
     except (ValueError, RecursionError):
         pass
-    return [decode_value(text, lambda text=text: where(text)) for text in texts]
+    return [decode_value(text, file, key) for text, key in zip(texts, keys)]
 
 
-def decode_value(text: str, where: Callable[[], str]) -> object:
-    """The value of a JSON text read from a file whose checksum matched.
+def decode_value(text: str, file: Path, key: Key) -> object:
+    """The value of ``key`` from its JSON text read from ``file``, whose checksum matched.
 
     Such a text was checked only for its bytes: one that is not JSON was
-    written so (by hand) and is damage, named by ``where()``.
+    written so (by hand) and is damage, named with its file and key.
     """
     try:
         obj, end = _scan(text, 0)
@@ -141,8 +139,8 @@ def decode_value(text: str, where: Callable[[], str]) -> object:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise IntegrityError(
-            f"{where()}: the value {text[:60]!r} is not valid JSON; the file was edited "
-            "— restore it from a backup"
+            f"{file} (key {key!r}): the value {text[:60]!r} is not valid JSON; the file "
+            "was edited — restore it from a backup"
         ) from None
 
 
