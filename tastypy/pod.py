@@ -214,8 +214,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def _read(self, key: Any) -> Any:
         """Decode the value of ``key`` on its first read, and keep it."""
         value = self._store.value(key)
-        self._data[key] = value
         self._decoded(key, value)
+        self._data[key] = value
         return value
 
     def _plain(self, key: Any) -> Any:
@@ -231,8 +231,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         with _collector_paused():
             for key, value in self._store.values():
                 if data.get(key, _MISSING) is _UNREAD:
-                    data[key] = value
                     self._decoded(key, value)
+                    data[key] = value
         self._all_read = True
 
     def items(self) -> ItemsView:
@@ -252,7 +252,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         """Called after the whole content was (re)loaded from disk (values unread)."""
 
     def _decoded(self, key: Any, value: Any) -> None:
-        """Called when the value of ``key`` was read from its JSON text."""
+        """Called when the value of ``key`` was read from its JSON text, before
+        it is kept (raising leaves the key unread)."""
 
     # -- reading -------------------------------------------------------------
 

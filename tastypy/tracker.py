@@ -117,24 +117,21 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         if None in bits:
             for n, key in enumerate(keys):
                 if bits[n] is None:
-                    bits[n] = bits_of(self._read_record(key))
+                    bits[n] = bits_of(self._read(key))
         if len(self._order):
             self._order.rebuild(zip(keys, bits))
         else:
             self._order.start(keys, bits)
 
-    def _read_record(self, key: Any) -> dict:
-        record = self._read(key)
-        problem = record_problem(key, record)
+    def _decoded(self, key: Any, value: Any) -> None:
+        # Before the value is kept: a bad record stays unread, refused each time.
+        problem = record_problem(key, value)
         if problem:
             raise ValueError(
                 f"{self._store.path} cannot be opened as a Tracker: key {key!r} "
                 f"{problem}. Open it as a tastypy.POD instead, or give every value "
                 "the fields _done (bool), _tries (int >= 0) and _aborted (bool)"
             )
-        return record
-
-    def _decoded(self, key: Any, value: Any) -> None:
         if key in self._order:  # read after the open: its first fields told its state
             self._order.set(key, bits_of(value))
 

@@ -128,6 +128,22 @@ def test_a_repeated_special_field_is_counted_as_decoded(tmp_path):
         assert counts(tracker) == recount(tracker) == (1, 0, 0)
 
 
+def test_a_record_made_bad_by_a_repeated_field_is_refused_when_read(tmp_path):
+    folder = tmp_path / "t"
+    with tastypy.Tracker(folder) as tracker:
+        tracker.add_many(["a", "b"])
+    text = b'{"_done":false,"_tries":0,"_aborted":false,"_tries":"x"}'
+    content = shard_of(folder).read_bytes().replace(
+        b'"b"\t{"_done":false,"_tries":0,"_aborted":false}', b'"b"\t' + text
+    )
+    replace_shard(folder, content)
+    with tastypy.Tracker(folder, mode="r") as tracker:
+        for _ in range(2):
+            with pytest.raises(ValueError, match=r"key 'b' has a bad field"):
+                tracker["b"]
+        assert counts(tracker) == (0, 0, 0)
+
+
 def test_a_bad_record_refuses_the_open(tmp_path):
     folder = tmp_path / "t"
     with tastypy.Tracker(folder) as tracker:
