@@ -117,7 +117,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         if None in bits:
             for n, key in enumerate(keys):
                 if bits[n] is None:
-                    bits[n] = bits_of(self._read(key))
+                    bits[n] = bits_of(self._plain(key))
         if len(self._order):
             self._order.rebuild(zip(keys, bits))
         else:

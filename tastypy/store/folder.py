@@ -24,6 +24,7 @@ from tastypy.store.durable import (
 )
 from tastypy.store.format import (
     Key,
+    decode_joined,
     decode_value,
     decode_values,
     encode_key,
@@ -167,6 +168,14 @@ class Store:
         """
         slot = self._snap.index[key]
         return decode_value(slot.entries[key], self._file_of(slot), key)
+
+    def shard_values(self, key: Key) -> dict | None:
+        """The values of the entries kept with ``key`` (``KeyError`` if absent)
+        in one parse, by key; None if a text there is not JSON (``value()``
+        then names the one that is bad)."""
+        entries = self._snap.index[key].entries
+        values = decode_joined(list(entries.values()))
+        return None if values is None else dict(zip(entries, values))
 
     def values(self) -> Iterator[tuple[Key, object]]:
         """``(key, value)`` in order, decoded a shard at a time."""

@@ -114,13 +114,19 @@ def decode_values(texts: list[str], file: Path, keys: list) -> list:
     A text that is not one JSON value (``1,2``, ``[1``) changes the count or
     fails the parse: then each is parsed on its own, and the bad one named.
     """
+    values = decode_joined(texts)
+    if values is None:
+        return [decode_value(text, file, key) for text, key in zip(texts, keys)]
+    return values
+
+
+def decode_joined(texts: list[str]) -> list | None:
+    """The values of JSON texts in one parse, or None if one of them is not a JSON value."""
     try:
         values = json.loads("[" + ",".join(texts) + "]")
-        if len(values) == len(texts):
-            return values
     except (ValueError, RecursionError):
-        pass
-    return [decode_value(text, file, key) for text, key in zip(texts, keys)]
+        return None
+    return values if len(values) == len(texts) else None
 
 
 def decode_value(text: str, file: Path, key: Key) -> object:
