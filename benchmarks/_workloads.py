@@ -237,6 +237,7 @@ def _child(name: str, folder: str) -> None:
     from _systems import by_name  # this script's folder is on sys.path
 
     system = by_name(name)
+    system.import_module()
     gc.collect()
     start = time.perf_counter()
     d = system.open(Path(folder))

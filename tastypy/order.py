@@ -9,8 +9,11 @@ state bits (``records.DONE | TRIED | ABORTED``).
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from itertools import repeat
+from operator import lshift, or_
 from typing import Any
 
 from tastypy.records import ABORTED, DONE, TRIED
@@ -18,15 +21,19 @@ from tastypy.records import ABORTED, DONE, TRIED
 #: Dead slots tolerated before they are swept out (amortized O(1)).
 _SLACK = 64
 
+#: An entry is ``position << _SHIFT | bits``: one int per key, not a tuple.
+_SHIFT = 3
+_BITS = (1 << _SHIFT) - 1
+
 
 class TaskOrder:
     """Positions and state bits of the live keys, and their counts."""
 
     def __init__(self) -> None:
-        self._entries: dict = {}  # key -> (position, bits)
+        self._entries: dict = {}  # key -> position << _SHIFT | bits
         # Every key ever placed since the last sweep, by position; a slot is
         # dead when its key was deleted (or re-added at a later position).
-        self._positions: list = []
+        self._positions = array("q")
         self._keys: list = []
         self._next_position = 0
         self.done = self.tried = self.aborted = 0
@@ -34,19 +41,26 @@ class TaskOrder:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: Any) -> bool:
+        return key in self._entries
+
+    def bits(self, key: Any) -> int:
+        """The state bits of ``key`` (``KeyError`` if unknown)."""
+        return self._entries[key] & _BITS
+
     def set(self, key: Any, bits: int) -> None:
         """``key`` now has state ``bits``; a new key goes to the end."""
         old = self._entries.get(key)
         if old is None:
             position = self._next_position
             self._next_position += 1
-            self._entries[key] = (position, bits)
+            self._entries[key] = position << _SHIFT | bits
             self._positions.append(position)
             self._keys.append(key)
             self._count(bits, 1)
-        elif old[1] != bits:
-            self._entries[key] = (old[0], bits)
-            self._count(old[1], -1)
+        elif old & _BITS != bits:
+            self._entries[key] = old & ~_BITS | bits
+            self._count(old & _BITS, -1)
             self._count(bits, 1)
 
     def remove(self, key: Any) -> None:
@@ -54,9 +68,21 @@ class TaskOrder:
         old = self._entries.pop(key, None)
         if old is None:
             return
-        self._count(old[1], -1)
+        self._count(old & _BITS, -1)
         if len(self._keys) > 2 * len(self._entries) + _SLACK:
             self._sweep()
+
+    def start(self, keys: list, bits: list[int]) -> None:
+        """Start afresh from ``keys`` in order and their ``bits``, at positions 0, 1, 2…"""
+        n = len(keys)
+        codes = map(or_, map(lshift, range(n), repeat(_SHIFT)), bits)
+        self._entries = dict(zip(keys, codes))
+        self._positions = array("q", range(n))
+        self._keys = list(keys)
+        self._next_position = n
+        self.done = sum(map(DONE.__and__, bits)) // DONE
+        self.tried = sum(map(TRIED.__and__, bits)) // TRIED
+        self.aborted = sum(map(ABORTED.__and__, bits)) // ABORTED
 
     def rebuild(self, pairs: Iterable[tuple[Any, int]]) -> None:
         """Start over from ``(key, bits)`` pairs in order, keeping the positions
@@ -64,27 +90,34 @@ class TaskOrder:
         a reload goes on from where it was."""
         old = self._entries
         self._entries = entries = {}
-        self._positions, self._keys = positions, keys = [], []
+        self._positions, self._keys = positions, keys = array("q"), []
         self.done = self.tried = self.aborted = 0
         last = -1
         for key, bits in pairs:
             known = old.get(key)
-            last = max(known[0], last + 1) if known is not None else last + 1
-            entries[key] = (last, bits)
+            last = max(known >> _SHIFT, last + 1) if known is not None else last + 1
+            entries[key] = last << _SHIFT | bits
             positions.append(last)
             keys.append(key)
             self._count(bits, 1)
         self._next_position = max(self._next_position, last + 1)
 
-    def first(self, start: int, test: Callable[[Any], bool]) -> tuple | None:
+    def first(self, start: int, test: Callable[[Any], bool], skip: int = 0, need: int = 0) -> tuple | None:
         """``(key, position)`` of the first live key at ``start`` or later that
-        passes ``test(key)``, or None."""
+        passes ``test(key)``, or None. Keys with any of the bits ``skip``, or
+        without all of the bits ``need``, are passed over without a test."""
         positions, keys, entries = self._positions, self._keys, self._entries
         index = bisect_left(positions, start)
         while index < len(keys):
             key = keys[index]
             entry = entries.get(key)
-            if entry is not None and entry[0] == positions[index] and test(key):
+            if (
+                entry is not None
+                and entry >> _SHIFT == positions[index]
+                and not entry & skip
+                and entry & need == need
+                and test(key)
+            ):
                 return key, positions[index]
             index += 1
         return None
@@ -99,10 +132,11 @@ class TaskOrder:
 
     def _sweep(self) -> None:
         """Drop the dead slots."""
+        entries = self._entries
         live = [
             (position, key)
             for position, key in zip(self._positions, self._keys)
-            if self._entries.get(key, (None,))[0] == position
+            if key in entries and entries[key] >> _SHIFT == position
         ]
-        self._positions = [position for position, _ in live]
+        self._positions = array("q", [position for position, _ in live])
         self._keys = [key for _, key in live]

@@ -3,27 +3,60 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pathlib
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
 from typing import Any
 
 from tastypy import exits
 from tastypy.errors import ReadOnlyError, TastypyError
-from tastypy.observe import READ_ONLY, WRITABLE, Op, check_key, encode, normalize, unwrap
+from tastypy.observe import (
+    READ_ONLY,
+    WRITABLE,
+    Op,
+    check_key,
+    encode,
+    normalize,
+    unwrap,
+)
 from tastypy.store import DELETE, Store
 
 _MISSING = object()
 
+#: The value of a key not read since the folder was opened: its JSON text is
+#: in the store, decoded on the first read (one form held per key, not two).
+_UNREAD = object()
+
 _log = logging.getLogger("tastypy")
 
 #: Proxies kept per folder before the cache starts over (bounds memory).
-_PROXY_CACHE = 10_000
+_PROXY_CACHE = 256
 
 
 #: The open POD of each (folder, read-only) in this process.
 _registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict] = {}
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic collector while loading: loading makes no garbage, and
+    a collection meanwhile would only walk what was just loaded, again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def folder_path(path: str | os.PathLike) -> pathlib.Path:
@@ -52,6 +85,18 @@ class _Closed:
 
     __getitem__ = __setitem__ = __delitem__ = __contains__ = __len__ = __iter__ = _fail
     get = pop = clear = items = keys = values = update = setdefault = _fail
+
+
+class _Items(ItemsView):
+    def __iter__(self) -> Iterator:
+        self._mapping._read_all()  # type: ignore[attr-defined]
+        return super().__iter__()
+
+
+class _Values(ValuesView):
+    def __iter__(self) -> Iterator:
+        self._mapping._read_all()  # type: ignore[attr-defined]
+        return super().__iter__()
 
 
 class OldIterators:
@@ -158,11 +203,63 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 )
 
     def _load(self) -> None:
-        self._data.clear()
         self._dirty.clear()
         self._proxies.clear()
-        self._data.update(self._store.load_values())
-        self._reloaded()
+        with _collector_paused():
+            self._store.refresh()
+            self._data = dict.fromkeys(self._store.keys(), _UNREAD)
+            self._all_read = False
+            self._reloaded()
+
+    def _read(self, key: Any) -> Any:
+        """Decode the value of ``key`` on its first read, and keep it.
+
+        The values kept with it in its shard (a ``file_size`` of them) are
+        decoded with it: one parse of them all costs less than a third of
+        one parse each, and the collector is paused meanwhile.
+        """
+        data = self._data
+        shard = self._store.shard_values(key)
+        if shard is None:  # a text there is not JSON: this one alone, named if bad
+            value = self._store.value(key)
+        else:
+            value = shard.pop(key)
+            with _collector_paused():
+                for other, other_value in shard.items():
+                    if data.get(other, _MISSING) is _UNREAD:
+                        try:
+                            self._decoded(other, other_value)
+                        except ValueError:
+                            continue  # refused when it is read itself
+                        data[other] = other_value
+        self._decoded(key, value)
+        data[key] = value
+        return value
+
+    def _plain(self, key: Any) -> Any:
+        """The plain value of ``key`` (``KeyError`` if absent)."""
+        value = self._data[key]
+        return self._read(key) if value is _UNREAD else value
+
+    def _read_all(self) -> None:
+        """Decode every value not read yet (a shard at a time: faster than one by one)."""
+        if self._all_read:
+            return
+        data = self._data
+        with _collector_paused():
+            for key, value in self._store.values():
+                if data.get(key, _MISSING) is _UNREAD:
+                    self._decoded(key, value)
+                    data[key] = value
+        self._all_read = True
+
+    def items(self) -> ItemsView:
+        """The ``(key, value)`` pairs, values as ``pod[key]`` gives them."""
+        return _Items(self)
+
+    def values(self) -> ValuesView:
+        """The values as ``pod[key]`` gives them."""
+        return _Values(self)
 
     # -- hooks for subclasses ------------------------------------------------
 
@@ -170,12 +267,18 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         """Called after the value of ``key`` changed (set, deleted or mutated)."""
 
     def _reloaded(self) -> None:
-        """Called after the whole content was (re)loaded from disk."""
+        """Called after the whole content was (re)loaded from disk (values unread)."""
+
+    def _decoded(self, key: Any, value: Any) -> None:
+        """Called when the value of ``key`` was read from its JSON text, before
+        it is kept (raising leaves the key unread)."""
 
     # -- reading -------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> Any:
         value = self._data[key]
+        if value is _UNREAD:
+            value = self._read(key)
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
@@ -200,8 +303,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PersistentOrderedDict):
+            self._read_all()
+            other._read_all()
             return self._data == other._data
         if isinstance(other, Mapping):
+            self._read_all()
             return self._data == {k: unwrap(v) for k, v in other.items()}
         return NotImplemented
 
@@ -242,8 +348,12 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
-        self._dirty.setdefault(key, False)
-        self._after(key)
+        # _after(key), inlined: this runs on every mutation through a proxy.
+        dirty = self._dirty
+        dirty.setdefault(key, False)
+        self._changed(key)
+        if len(dirty) >= self._sync_at and not self._held:
+            self.sync()
 
     def _after(self, key: Any) -> None:
         self._changed(key)
@@ -310,7 +420,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             if default is _MISSING:
                 raise KeyError(key)
             return default
-        value = self._data[key]
+        value = self._plain(key)
         del self[key]
         return value
 
@@ -377,7 +487,9 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             if moved:
                 changes.append((key, DELETE))
             value = data.get(key, _MISSING)
-            if value is not _MISSING:
+            if value is _UNREAD:  # marked dirty, never read: as it is on disk
+                changes.append((key, self._store.text(key)))
+            elif value is not _MISSING:
                 changes.append((key, encode(value)))
         with exits.critical():
             self._store.commit(changes)

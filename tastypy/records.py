@@ -7,6 +7,7 @@ special field before anything changes, so the tracker never has to undo.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,36 @@ DEFAULTS = {"_done": False, "_tries": 0, "_aborted": False}
 
 #: Bits of a record's state, as the tracker counts them.
 DONE, TRIED, ABORTED = 1, 2, 4
+
+
+# The special fields as a tracker writes them, first in every record
+# (``{**DEFAULTS, **x}``): one match per line of the texts joined by newlines,
+# empty where a record does not start so (a 0.x or edited one).
+_PREFIX = re.compile(
+    r'^(?:(\{)"_done":(?:(t)rue|false),"_tries":(?:0|([1-9])[0-9]*),"_aborted":(?:(t)rue|false)[,}]|)',
+    re.MULTILINE,
+)
+_PREFIX_BITS = {
+    ("{", done, tried, aborted): (done == "t") * DONE | (tried != "") * TRIED | (aborted == "t") * ABORTED
+    for done in ("", "t")
+    for tried in ("", *"123456789")
+    for aborted in ("", "t")
+}
+
+
+def bits_of_texts(texts: list[str]) -> list[int | None]:
+    """The state bits of each record's JSON text, read from its first fields
+    without decoding it; None for a text that does not start with the three
+    special fields in their order (decode that one).
+
+    A text that starts so is a dict whose special fields are of their kinds.
+    """
+    if not texts:
+        return []
+    found = _PREFIX.findall("\n".join(texts))
+    if len(found) != len(texts):  # a text holding a newline: not one of ours
+        return [None] * len(texts)
+    return list(map(_PREFIX_BITS.get, found))
 
 
 def check_field(key: Any, field: str, value: Any) -> None:

@@ -15,18 +15,21 @@ and passes over keys deleted while it runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from tastypy.counts import Fractions
 from tastypy.errors import DuplicateKeyError
 from tastypy.observe import WRITABLE, check_key, normalize, unwrap
 from tastypy.order import TaskOrder
-from tastypy.pod import PersistentOrderedDict
+from tastypy.pod import _UNREAD, PersistentOrderedDict
 from tastypy.records import (
+    ABORTED,
     DEFAULTS,
+    DONE,
     RECORD_PROXY_TYPES,
     bits_of,
+    bits_of_texts,
     check_field,
     record_problem,
 )
@@ -101,19 +104,36 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         record = self._data.get(key, _MISSING)
         if record is _MISSING:
             self._order.remove(key)
-        else:
+        elif record is not _UNREAD:  # marked dirty unread: its state is as read
             self._order.set(key, bits_of(record))
 
     def _reloaded(self) -> None:
-        for key, record in self._data.items():
-            problem = record_problem(key, record)
-            if problem:
-                raise ValueError(
-                    f"{self._store.path} cannot be opened as a Tracker: key {key!r} "
-                    f"{problem}. Open it as a tastypy.POD instead, or give every value "
-                    "the fields _done (bool), _tries (int >= 0) and _aborted (bool)"
-                )
-        self._order.rebuild((key, bits_of(record)) for key, record in self._data.items())
+        # The state of each record comes from its first fields, read without
+        # decoding it; a record that does not start with them is decoded now.
+        bits: list = []
+        for texts in self._store.texts():
+            bits += bits_of_texts(texts)
+        keys = list(self._data)
+        if None in bits:
+            for n, key in enumerate(keys):
+                if bits[n] is None:
+                    bits[n] = bits_of(self._plain(key))
+        if len(self._order):
+            self._order.rebuild(zip(keys, bits))
+        else:
+            self._order.start(keys, bits)
+
+    def _decoded(self, key: Any, value: Any) -> None:
+        # Before the value is kept: a bad record stays unread, refused each time.
+        problem = record_problem(key, value)
+        if problem:
+            raise ValueError(
+                f"{self._store.path} cannot be opened as a Tracker: key {key!r} "
+                f"{problem}. Open it as a tastypy.POD instead, or give every value "
+                "the fields _done (bool), _tries (int >= 0) and _aborted (bool)"
+            )
+        if key in self._order:  # read after the open: its first fields told its state
+            self._order.set(key, bits_of(value))
 
     def close(self) -> None:
         """Sync, and release the folder once no object of this process uses it."""
@@ -202,7 +222,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
                 self._normal(key, value)  # raises the TypeError that names the key
             base = merged.get(key, _MISSING)
             if base is _MISSING:
-                base = self._data.get(key, {})
+                base = self._plain(key) if key in self._data else {}
             merged[key] = {**base, **value}
         super().update(merged)
 
@@ -210,7 +230,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def _record(self, key: Any) -> dict:
         try:
-            return self._data[key]
+            return self._plain(key)
         except KeyError:
             raise KeyError(
                 f"{key!r} is not in the tracker at {self._store.path}; add it first "
@@ -237,8 +257,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def done(self, key: Any) -> bool:
         """Whether ``key`` is done; False for an absent key."""
-        record = self._data.get(key)
-        return record is not None and record["_done"]
+        return key in self._data and bool(self._order.bits(key) & DONE)
 
     def abort(self, key: Any) -> None:
         """Mark ``key`` aborted: ``todo_*``/``try_*`` pass over it unless ``allow_aborted``."""
@@ -250,8 +269,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def aborted(self, key: Any) -> bool:
         """Whether ``key`` is aborted; False for an absent key."""
-        record = self._data.get(key)
-        return record is not None and record["_aborted"]
+        return key in self._data and bool(self._order.bits(key) & ABORTED)
 
     def tries(self, key: Any) -> int:
         """How many times ``key`` was tried (``KeyError`` if absent)."""
@@ -272,23 +290,22 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         """Set the tries of ``key`` back to 0."""
         self._set(key, "_tries", 0)
 
-    def _todo(self, allow_aborted: bool) -> Callable[[dict], bool]:
+    def _todo(self, allow_aborted: bool) -> tuple:
+        """What a task to do is (see ``_first``): not done, not aborted unless
+        ``allow_aborted``, and tried fewer than ``max_tries`` times."""
         max_tries = self.max_tries
-
-        def todo(record: dict) -> bool:
-            return (
-                not record["_done"]
-                and (allow_aborted or not record["_aborted"])
-                and (max_tries == 0 or record["_tries"] < max_tries)
-            )
-
-        return todo
+        skip = DONE if allow_aborted else DONE | ABORTED
+        if max_tries == 0:
+            return skip, 0, None
+        return skip, 0, lambda record: record["_tries"] < max_tries
 
     def should_do(self, key: Any, allow_aborted: bool = False) -> bool:
         """Whether ``key`` is to do: not done, not aborted (unless
         ``allow_aborted``) and tried fewer than ``max_tries`` times (when not 0).
         ``KeyError`` if absent."""
-        return self._todo(allow_aborted)(self._record(key))
+        skip, _, test = self._todo(allow_aborted)
+        record = self._record(key)
+        return not self._order.bits(key) & skip and (test is None or test(record))
 
     def should_do_add(self, key: Any, allow_aborted: bool = False) -> bool:
         """``should_do``, adding ``key`` first if it is absent."""
@@ -317,11 +334,17 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     # -- iteration by position -----------------------------------------------
 
-    def _first(self, start: int, test: Callable[[dict], bool]) -> tuple | None:
-        """``(key, position)`` of the first live key at ``start`` or later whose
-        record passes ``test``, or None."""
-        data = self._data
-        return self._order.first(start, lambda key: test(data[key]))
+    def _first(self, start: int, rule: tuple) -> tuple | None:
+        """``(key, position)`` of the first live key at ``start`` or later that
+        passes ``rule``, or None. A rule is ``(skip, need, test)``: a record
+        passes with none of the state bits ``skip``, all of ``need`` and (if
+        ``test`` is not None) ``test(record)``. The bits come first: a record
+        they rule out is not even read."""
+        skip, need, test = rule
+        if test is None:
+            return self._order.first(start, _anything, skip, need)
+        plain = self._plain
+        return self._order.first(start, lambda key: test(plain(key)), skip, need)
 
     def _next_to_try(
         self, start: int, allow_aborted: bool = False, skip: Any = ()
@@ -340,10 +363,10 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             self._tried(found[0])
         return found
 
-    def _keys_passing(self, test: Callable[[dict], bool]) -> Iterator:
-        """A live walk over the keys whose record passes ``test``."""
+    def _keys_passing(self, rule: tuple) -> Iterator:
+        """A live walk over the keys whose record passes ``rule`` (see ``_first``)."""
         start = 0
-        while (found := self._first(start, test)) is not None:
+        while (found := self._first(start, rule)) is not None:
             yield found[0]
             start = found[1] + 1
 
@@ -396,7 +419,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def aborted_keys(self) -> Iterator:
         """The aborted keys, in insertion order (a live walk like ``todo_keys``)."""
-        return self._keys_passing(lambda record: record["_aborted"])
+        return self._keys_passing((0, ABORTED, None))
 
     def aborted_items(self) -> Iterator:
         """``(key, record)`` of ``aborted_keys()``."""
@@ -419,6 +442,10 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
     def num_aborted(self) -> int:
         """How many tasks are aborted (O(1))."""
         return self._order.aborted
+
+
+def _anything(key: Any) -> bool:
+    return True
 
 
 Tracker = ProgressTracker

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 import io
-import json
 import os
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from tastypy.errors import LockedError, ReadOnlyError
@@ -22,7 +22,15 @@ from tastypy.store.durable import (
     replace_file,
     write_all,
 )
-from tastypy.store.format import Key, encode_key, encode_value, shard_bytes
+from tastypy.store.format import (
+    Key,
+    decode_joined,
+    decode_value,
+    decode_values,
+    encode_key,
+    encode_value,
+    shard_bytes,
+)
 from tastypy.store.journal import encode_batch
 from tastypy.store.lock import WriterLock, writer_pid
 from tastypy.store.manifest import (
@@ -67,8 +75,8 @@ class _Undo:
         # id(slot) -> [slot, its dict before the first delete (or None), its dirty flag]
         self.slots: dict[int, list] = {}
         self.index: dict[Key, Slot | None] = {}
-        # (slot, key, entry before, None if added), from before the slot's copy
-        self.keys: list[tuple[Slot, Key, tuple | None]] = []
+        # (slot, key, value text before, None if added), from before the slot's copy
+        self.keys: list[tuple[Slot, Key, str | None]] = []
 
 
 class Store:
@@ -122,20 +130,62 @@ class Store:
 
     def load(self) -> list[tuple[Key, str]]:
         """The last completed commit: ``(key, value_text)`` pairs in order."""
+        self.refresh()
+        return list(self.items())
+
+    def refresh(self) -> None:
+        """Make ``keys()``, ``items()`` and ``text()`` tell the last completed commit.
+
+        A writer's own commits are that already; a reader reads the folder
+        again (except on its first call: the read made when it opened).
+        """
         self._check_open()
         if self._read_only and not self._fresh:
             self._read(self.gzipped, self.file_size)
         self._fresh = False
-        return [(key, entry[1]) for slot in self._snap.slots for key, entry in slot.entries.items()]
 
-    def load_values(self) -> list[tuple[Key, object]]:
-        """Like ``load()``, with each value decoded from its JSON text."""
-        pairs = self.load()  # a reader reads the folder again, decoding the values anew
-        values, self._snap.values = self._snap.values, None
-        if values is None:  # handed over already (a writer's revert): decode the texts
-            texts = "[" + ",".join([text for _, text in pairs]) + "]"
-            return list(zip([key for key, _ in pairs], json.loads(texts)))
-        return [(key, values[key]) for key, _ in pairs]
+    def keys(self) -> Iterator[Key]:
+        """The keys in order, as of the last ``refresh()`` or commit."""
+        return chain.from_iterable([slot.entries for slot in self._snap.slots])
+
+    def items(self) -> Iterator[tuple[Key, str]]:
+        """``(key, value_text)`` in order, as of the last ``refresh()`` or commit."""
+        return chain.from_iterable([slot.entries.items() for slot in self._snap.slots])
+
+    def texts(self) -> Iterator[list[str]]:
+        """The value texts in order, one list per shard (a few hundred or thousand each)."""
+        return (list(slot.entries.values()) for slot in self._snap.slots)
+
+    def text(self, key: Key) -> str:
+        """The value text of ``key`` (``KeyError`` if absent), as of the last ``refresh()`` or commit."""
+        return self._snap.index[key].entries[key]
+
+    def value(self, key: Key) -> object:
+        """The value of ``key`` decoded from its text (``KeyError`` if absent).
+
+        ``IntegrityError`` naming the file for a text that is not JSON: one
+        that passed its checksum, so it was written so (edited by hand).
+        """
+        slot = self._snap.index[key]
+        return decode_value(slot.entries[key], self._file_of(slot), key)
+
+    def shard_values(self, key: Key) -> dict | None:
+        """The values of the entries kept with ``key`` (``KeyError`` if absent)
+        in one parse, by key; None if a text there is not JSON (``value()``
+        then names the one that is bad)."""
+        entries = self._snap.index[key].entries
+        values = decode_joined(list(entries.values()))
+        return None if values is None else dict(zip(entries, values))
+
+    def values(self) -> Iterator[tuple[Key, object]]:
+        """``(key, value)`` in order, decoded a shard at a time."""
+        for slot in self._snap.slots:
+            keys = list(slot.entries)
+            yield from zip(keys, decode_values(list(slot.entries.values()), self._file_of(slot), keys))
+
+    def _file_of(self, slot: Slot) -> Path:
+        # A slot never written yet holds journaled entries only.
+        return self.path / (slot.name or self._snap.manifest["journal"])
 
     def __contains__(self, key: Key) -> bool:
         """Whether the last commit loaded or made holds ``key``."""
@@ -285,7 +335,7 @@ class Store:
             for slot in snap.slots:
                 if slot.dirty and slot.entries:
                     name, number = f"{number}{ext}", number + 1
-                    data = shard_bytes(slot.entries.values(), snap.gzipped)
+                    data = shard_bytes(slot.lines(), snap.gzipped)
                     created.append(self.path / name)
                     create_file(created[-1], data)
                     written[id(slot)] = (name, len(data), zlib.crc32(data))
@@ -370,7 +420,7 @@ def _replay(snap: Snapshot, ops: list[tuple[Key, str, str | None]]) -> None:
 def _apply(snap: Snapshot, ops: list[tuple[Key, str, str | None]], undo: _Undo | None) -> None:
     """Change the slots as a dict would change; note in ``undo`` what to restore."""
     index, slots = snap.index, snap.slots
-    for key, ktext, vtext in ops:
+    for key, _, vtext in ops:
         slot = index.get(key)
         if slot is None:
             if vtext is None:
@@ -399,7 +449,7 @@ def _apply(snap: Snapshot, ops: list[tuple[Key, str, str | None]], undo: _Undo |
         if vtext is None:
             del slot.entries[key]
         else:
-            slot.entries[key] = (ktext, vtext)
+            slot.entries[key] = vtext
 
 
 def _rollback(snap: Snapshot, undo: _Undo) -> None:

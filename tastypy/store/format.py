@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import json.scanner
+import re
 import zlib
 from pathlib import Path
 
@@ -64,13 +65,14 @@ def split_lines(data: bytes, path: Path) -> list[str]:
 
 
 def parse_lines(
-    lines: list[str], path: Path, first: int = 1, deletes: bool = False
+    lines: list[str], path: Path, first: int = 1, deletes: bool = False, values: bool = True
 ) -> list[tuple[Key, str, str | None, object]]:
     """``(key, key_text, value_text, value)`` per line; value_text None for a delete line.
 
     Each text is parsed on its own by the C scanner (cheap per call, and exact:
-    a joined parse could let ``[1`` + ``2]`` pass); the value comes back decoded
-    so that nobody parses it again.
+    a joined parse could let ``[1`` + ``2]`` pass). With ``values`` False the
+    value texts are only checked to be there (value None): a file whose
+    checksum matched is decoded when a value is first read.
     """
     out = []
     append = out.append
@@ -84,11 +86,68 @@ def parse_lines(
             key = None
         if key is None:
             raise damage(path, n, f"key {ktext} is not a string, integer or array")
-        if tab:
+        if not tab:
+            append((key, ktext, None, None))
+        elif values or not vtext:
             append((key, ktext, vtext, _decode(vtext, path, n, "value")))
         else:
-            append((key, ktext, None, None))
+            append((key, ktext, vtext, None))
     return out
+
+
+# A line whose key is a string without escapes: the key is its text between
+# the quotes (what JSON would decode it to), found for a whole file in one call.
+_PLAIN_LINE = re.compile(r'^"([^"\\\x00-\x1f]*)"\t([^\n]+)\n', re.MULTILINE)
+
+
+def plain_lines(text: str) -> list[tuple[str, str]] | None:
+    """``(key, value_text)`` of every line of ``text`` when each key is a plain
+    string (see ``_PLAIN_LINE``), else None. Value texts are not decoded."""
+    found = _PLAIN_LINE.findall(text)
+    return found if len(found) == text.count("\n") and text[-1:] in ("\n", "") else None
+
+
+def decode_values(texts: list[str], file: Path, keys: list) -> list:
+    """The values of the JSON texts of ``keys`` read from ``file``, whose
+    checksum matched, in one parse (a third of the time of one parse each).
+
+    A text that is not one JSON value (``1,2``, ``[1``) changes the count or
+    fails the parse: then each is parsed on its own, and the bad one named.
+    """
+    values = decode_joined(texts)
+    if values is None:
+        return [decode_value(text, file, key) for text, key in zip(texts, keys)]
+    return values
+
+
+def decode_joined(texts: list[str]) -> list | None:
+    """The values of JSON texts in one parse, or None if one of them is not a JSON value."""
+    try:
+        values = json.loads("[" + ",".join(texts) + "]")
+    except (ValueError, RecursionError):
+        return None
+    return values if len(values) == len(texts) else None
+
+
+def decode_value(text: str, file: Path, key: Key) -> object:
+    """The value of ``key`` from its JSON text read from ``file``, whose checksum matched.
+
+    Such a text was checked only for its bytes: one that is not JSON was
+    written so (by hand) and is damage, named with its file and key.
+    """
+    try:
+        obj, end = _scan(text, 0)
+        if end == len(text):
+            return obj
+    except (StopIteration, ValueError, RecursionError):
+        pass
+    try:  # whitespace around the JSON: a hand-edited line
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise IntegrityError(
+            f"{file} (key {key!r}): the value {text[:60]!r} is not valid JSON; the file "
+            "was edited — restore it from a backup"
+        ) from None
 
 
 _scan = json.scanner.make_scanner(json.JSONDecoder())
@@ -110,11 +169,14 @@ def _decode(text: str, path: Path, n: int, what: str) -> object:
         raise damage(path, n, f"the {what} {text[:60]!r} {reason}") from None
 
 
-def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str, str | None, object]], int, int]:
-    """The entries of one shard file (gzip when its name ends in ``.gz``), its size and CRC32.
+def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str]], dict, int, int]:
+    """The ``(key, value_text)`` entries of one shard file (gzip when its name
+    ends in ``.gz``), the key texts that are not what ``encode_key`` gives (by
+    key, for a rewrite to keep them), the file's size and CRC32.
 
     ``expect`` is what the manifest says the file holds (None for a 0.x folder):
-    its size and checksum are checked before anything is parsed.
+    its size and checksum are checked before anything is parsed. Values are
+    decoded (checked) only in a 0.x folder, which has no checksums.
     """
     data = read_bytes(path)
     size, crc = len(data), zlib.crc32(data)
@@ -129,10 +191,22 @@ def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str, st
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error):
             raise damage(path, None, "not a valid gzip file", "restore it from a backup") from None
-    lines = parse_lines(split_lines(data, path), path)
-    if expect is not None and len(lines) != expect["entries"]:
-        raise damage(path, None, f"{len(lines)} entries, yet {MANIFEST} says {expect['entries']}", fix)
-    return lines, size, crc
+    pairs = None
+    ktexts: dict = {}
+    if expect is not None:
+        try:
+            pairs = plain_lines(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass  # the slow path names the line
+    if pairs is None:
+        pairs = []
+        for key, ktext, vtext, _ in parse_lines(split_lines(data, path), path, values=expect is None):
+            pairs.append((key, vtext))
+            if encode_key(key) != ktext:
+                ktexts[key] = ktext
+    if expect is not None and len(pairs) != expect["entries"]:
+        raise damage(path, None, f"{len(pairs)} entries, yet {MANIFEST} says {expect['entries']}", fix)
+    return pairs, ktexts, size, crc
 
 
 def shard_bytes(entries, gzipped: bool) -> bytes:

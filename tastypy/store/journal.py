@@ -51,7 +51,7 @@ def read_journal(path: Path) -> tuple[list[Batch], int, int]:
             pending.append(line)
             continue
         seq = _check(path, line[:-1], pending, seq, first)
-        batches.append(_parse(pending, path, first))
+        batches.append(_parse(pending, path, first, values=False))  # checked by its CRC32
         end = pos
         pending = []
         first = lineno
@@ -79,9 +79,9 @@ def _check(path: Path, record: bytes, lines: list[bytes], seq: int, first: int) 
     return seq + 1
 
 
-def _parse(lines: list[bytes], path: Path, first: int) -> Batch:
+def _parse(lines: list[bytes], path: Path, first: int, values: bool = True) -> Batch:
     try:
         text = b"".join(lines).decode("utf-8")
     except UnicodeDecodeError:
         raise damage(path, first, "a commit holds bytes that are not UTF-8") from None
-    return parse_lines(text[:-1].split("\n"), path, first, deletes=True) if text else []
+    return parse_lines(text[:-1].split("\n"), path, first, deletes=True, values=values) if text else []

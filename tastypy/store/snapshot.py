@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from tastypy.store.format import Key, damage, read_shard
+from tastypy.store.format import Key, damage, encode_key, read_shard
 from tastypy.store.journal import read_journal
 from tastypy.store.manifest import (
     JOURNAL_NAME,
@@ -21,16 +21,24 @@ _READ_ATTEMPTS = 100
 
 
 class Slot:
-    """One shard's worth of entries, in order: key -> (key_text, value_text)."""
+    """One shard's worth of entries, in order: key -> value_text."""
 
-    __slots__ = ("crc", "dirty", "entries", "name", "nbytes")
+    __slots__ = ("crc", "dirty", "entries", "ktexts", "name", "nbytes")
 
-    def __init__(self, name: str | None, entries: dict, nbytes: int, crc: int = 0) -> None:
+    def __init__(self, name: str | None, entries: dict, nbytes: int, crc: int = 0, ktexts: dict | None = None) -> None:
         self.name = name  # its file in the manifest; None until first written
         self.entries = entries
+        # Key texts read that ``encode_key`` would not give (a 0.x or edited
+        # file), kept so that a rewrite changes no untouched line; usually none.
+        self.ktexts = ktexts
         self.dirty = name is None  # differs from its file: rewrite at compaction
         self.nbytes = nbytes
         self.crc = crc  # of the file's bytes
+
+    def lines(self) -> list[tuple[str, str]]:
+        """``(key_text, value_text)`` of the entries, in order."""
+        ktexts = self.ktexts or {}
+        return [(ktexts.get(key) or encode_key(key), text) for key, text in self.entries.items()]
 
     def check(self) -> dict:
         """What the manifest says of this slot's file (a clean slot: its entries are the file's)."""
@@ -49,14 +57,11 @@ class Snapshot:
         "manifest",
         "seq",
         "slots",
-        "values",
     )
 
     def __init__(self, manifest: dict) -> None:
         self.slots: list[Slot] = []
         self.index: dict[Key, Slot] = {}
-        # Values decoded while reading, handed over (once) by Store.load_values().
-        self.values: dict[Key, object] | None = {}
         self.manifest = manifest  # journal None: a 0.x folder no writer adopted yet
         self.last_sync = manifest["synced"]
         self.seq = self.journal_size = 0
@@ -94,32 +99,28 @@ def _read_files(path: Path, manifest: dict, apply) -> Snapshot:
         return snap
     journal = path / manifest["journal"]
     batches, snap.journal_size, snap.seq = read_journal(journal)
-    values = snap.values
     for batch in batches:
         apply(snap, [(key, ktext, vtext) for key, ktext, vtext, _ in batch])
-        for key, _, vtext, value in batch:
-            if vtext is None:
-                values.pop(key, None)
-            else:
-                values[key] = value
     if snap.seq:
         snap.last_sync = os.stat(journal).st_mtime
     return snap
 
 
 def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
-    lines, nbytes, crc = read_shard(path, expect)
-    entries = {key: (ktext, vtext) for key, ktext, vtext, _ in lines}
-    snap.values.update([(key, value) for key, _, _, value in lines])
-    if len(entries) < len(lines) or not snap.index.keys().isdisjoint(entries):
-        seen = set(snap.index)
-        for n, (key, ktext, _, _) in enumerate(lines, 1):
+    pairs, ktexts, nbytes, crc = read_shard(path, expect)
+    entries = dict(pairs)
+    slot = Slot(path.name, entries, nbytes, crc, ktexts or None)
+    index = snap.index
+    known = len(index)
+    index.update(dict.fromkeys(entries, slot))
+    if len(index) < known + len(pairs):  # a key seen before: name its line
+        seen = set().union(*[earlier.entries for earlier in snap.slots])
+        for n, (key, _) in enumerate(pairs, 1):
             if key in seen:
+                ktext = ktexts.get(key) or encode_key(key)
                 raise damage(path, n, f"the key {ktext} appears a second time")
             seen.add(key)
-    slot = Slot(path.name, entries, nbytes, crc)
     snap.slots.append(slot)
-    snap.index.update(dict.fromkeys(entries, slot))
 
 
 def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict:
