@@ -11,12 +11,16 @@ Starts its own ``redis-server`` on a unix socket in a temporary folder
   ``HINCRBY`` on one field (the floor of one round trip); the count must be
   exact every run.
 * ``RedisTracker``: ``try_keys()`` + ``mark_done()`` over ``--tasks`` empty
-  tasks, against a bare Redis queue (``LPUSH`` all, workers ``BRPOP``);
-  each task must be done exactly once.
+  tasks, against a bare Redis queue (``LPUSH`` all, workers ``RPOP`` one
+  and ``INCR`` its done mark until the queue is empty: two round trips a
+  task, as ``try_keys()`` + ``mark_done()``); each task must be done
+  exactly once. (A ``BRPOP`` worker would add its timeout's idle wait at
+  the end to the floor's time.)
 
 A run's time is from the first worker's start to the last one's end; the
-table gives the median of the repeats and the ratio to the floor of the
-same run.
+table gives the median of the repeats, the ratio to the floor of the same
+run, and the server's CPU time per operation (``INFO cpu``: where the
+server's share of the time goes; the rest is the clients').
 """
 
 from __future__ import annotations
@@ -62,10 +66,10 @@ def tracker_worker(url: str, _: int) -> None:
 def queue_worker(url: str, _: int) -> None:
     client = redis.Redis.from_url(url)
     while True:
-        got = client.brpop(["queue"], timeout=0.2)
+        got = client.rpop("queue")
         if got is None:
             return
-        client.incr(f"done:{got[1].decode()}")
+        client.incr(f"done:{got.decode()}")
 
 
 def timed(worker, url, times, go, out):
@@ -75,11 +79,17 @@ def timed(worker, url, times, go, out):
     out.put((began, time.monotonic()))
 
 
-def run(worker, url: str, times: int, prepare, check) -> float:
-    """Operations per second of PROCS processes running ``worker``."""
+def server_cpu(client) -> float:
+    cpu = client.info("cpu")
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"]
+
+
+def run(worker, url: str, times: int, prepare, check) -> tuple[float, float]:
+    """Operations per second of PROCS processes running ``worker``, and server CPU µs per operation."""
     client = redis.Redis.from_url(url)
     client.flushall()
     count = prepare(client)
+    cpu = server_cpu(client)
     ctx = multiprocessing.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()
     workers = [ctx.Process(target=timed, args=(worker, url, times, go, out)) for _ in range(PROCS)]
@@ -89,8 +99,9 @@ def run(worker, url: str, times: int, prepare, check) -> float:
     spans = [out.get(timeout=600) for _ in workers]
     for w in workers:
         w.join(60)
+    cpu = server_cpu(client) - cpu
     check(client)
-    return count / (max(e for _, e in spans) - min(b for b, _ in spans))
+    return count / (max(e for _, e in spans) - min(b for b, _ in spans)), cpu / count * 1e6
 
 
 def main() -> None:
@@ -149,22 +160,26 @@ def main() -> None:
             ("W7 RedisPOD.set['c']['n'] += 1", w7, w7_prepare, w7_check),
             ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
             ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
-            ("LPUSH/BRPOP queue (floor)", queue_worker, queue_prepare, queue_check),
+            ("LPUSH/RPOP queue (floor)", queue_worker, queue_prepare, queue_check),
         ]
         rates: dict = {name: [] for name, *_ in rows}
+        cpus: dict = {name: [] for name, *_ in rows}
         for _ in range(options.repeats):
             for name, worker, prepare, check in rows:
-                rates[name].append(run(worker, url, ops, prepare, check))
+                rate, cpu = run(worker, url, ops, prepare, check)
+                rates[name].append(rate)
+                cpus[name].append(cpu)
         version = redis.Redis.from_url(url).info()["redis_version"]
         print(f"# {platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
               f"redis-server {version}, {PROCS} processes, median of {options.repeats}")
-        print("| workload | per second | vs floor |")
-        print("| --- | ---: | ---: |")
+        print("| workload | per second | vs floor | server CPU µs/op |")
+        print("| --- | ---: | ---: | ---: |")
         medians = {name: statistics.median(r) for name, r in rates.items()}
         floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0]}
         for name, *_ in rows:
             floor = floors.get(name, name)
-            print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} |")
+            print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} "
+                  f"| {statistics.median(cpus[name]):.0f} |")
     finally:
         server.terminate()
         server.wait(10)

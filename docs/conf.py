@@ -30,6 +30,7 @@ extensions = [
     "sphinx.ext.doctest",
     "benchdocs",
     "clidoc",
+    "redisdocs",
 ]
 
 html_theme = "furo"
@@ -51,6 +52,7 @@ import os, subprocess, sys, tempfile
 _docs_cwd = os.getcwd()
 os.chdir(tempfile.mkdtemp(dir={str(_SCRATCH)!r}))
 EXAMPLES = {str(DOCS / 'examples')!r}
+REDIS_URL = os.environ.get('TASTYPY_DOCS_REDIS_URL')  # None: no redis-server here
 ENV = dict(os.environ, PYTHONPATH={str(ROOT)!r},
            PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
 

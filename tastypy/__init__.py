@@ -9,8 +9,9 @@ and ``SharedTracker`` share them between processes through one server;
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tastypy.counts import TaskRecord
 from tastypy.errors import (
     DuplicateKeyError,
     IntegrityError,
@@ -21,6 +22,11 @@ from tastypy.errors import (
 )
 from tastypy.observe import unwrap
 from tastypy.pod import POD, PersistentOrderedDict
+
+if TYPE_CHECKING:  # what __getattr__ below hands out, for type checkers
+    from tastypy.redis import RedisPersistentOrderedDict, RedisPOD, RedisProgressTracker, RedisTracker
+    from tastypy.shared import SharedPersistentOrderedDict, SharedPOD, SharedProgressTracker, SharedTracker
+    from tastypy.tracker import ProgressTracker, Tracker
 
 #: This package's version (pyproject.toml reads it from here).
 __version__ = "1.0.0.dev0"
@@ -57,6 +63,7 @@ __all__ = [
     "SharedPersistentOrderedDict",
     "SharedProgressTracker",
     "SharedTracker",
+    "TaskRecord",
     "TastypyError",
     "Tracker",
     "unwrap",

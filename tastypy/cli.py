@@ -1,8 +1,10 @@
 """The ``tastypy`` command: look into a folder, move data in and out, run the demo.
 
-Every subcommand opens the folder read-only unless it must write. A user
-mistake (missing folder, not a tastypy folder, damaged file, bad key) ends
-with one line on stderr and exit status 1, never a traceback.
+Every subcommand opens the folder read-only unless it must write. Where a
+folder is taken, ``URL#NAME`` names a RedisPOD or RedisTracker instead
+(``redis://host:6379/0#crawl``). A user mistake (missing folder, not a
+tastypy folder, damaged file, bad key, unreachable Redis) ends with one
+line on stderr and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
 from tastypy.pod import POD
 from tastypy.records import folder_kind
+from tastypy.redis import is_target, open_target
 from tastypy.store import Store, writer_pid
-from tastypy.store.manifest import MANIFEST, SHARD_NAME
+from tastypy.store.format import MANIFEST
+from tastypy.store.manifest import SHARD_NAME
 
 
 class UserError(Exception):
@@ -66,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--workers", type=_positive, default=None, help="worker processes (2-4)")
     sub.add_argument("--fail-rate", type=_rate, default=0.1, help="chance a fetch fails (0.1)")
     sub.add_argument("--seed", type=int, default=7, help="the site's random seed (7)")
+    sub.add_argument(
+        "--redis", metavar="URL", default=None,
+        help="keep the state in this Redis database (the folder argument is its name there)",
+    )
 
     sub = command("info", _run_info, "kind, size, last sync and writer of a folder")
     sub.add_argument("path")
@@ -140,8 +148,31 @@ def _is_tastypy(path: Path) -> bool:
     return (path / MANIFEST).exists() or any(SHARD_NAME.fullmatch(p.name) for p in path.iterdir())
 
 
-def _reader(text: str) -> POD:
+def _reader(text: str) -> Any:
+    """A POD read-only, or for ``URL#NAME`` the RedisPOD or RedisTracker it names."""
+    if is_target(text):
+        return _redis(text)
     return POD(_tastypy_folder(text), mode="r")
+
+
+def _redis(text: str, **options: Any) -> Any:
+    try:
+        return open_target(text, **options)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _masked(text: str) -> str:
+    """``URL#NAME`` with the URL's password masked, for messages."""
+    from tastypy.redis.connect import mask
+
+    url, _, name = text.rpartition("#")
+    return f"{mask(url)}#{name}"
+
+
+def _folder_only(text: str, what: str) -> None:
+    if is_target(text):
+        raise UserError(f"{what} works on folders; Redis keeps its own files (see its AOF settings)")
 
 
 def parse_key(text: str) -> Any:
@@ -182,6 +213,9 @@ def _kind(pod: POD, text: str) -> str:
 
 
 def _run_info(args: argparse.Namespace) -> None:
+    if is_target(args.path):
+        _redis_info(args.path)
+        return
     path = _tastypy_folder(args.path)
     store = Store(path.absolute(), read_only=True)
     try:
@@ -202,6 +236,19 @@ def _run_info(args: argparse.Namespace) -> None:
         ("last sync", synced),
         ("writer", f"pid {facts['writer_pid']}" if facts["writer_pid"] else "none"),
     ]
+    if counts is not None:
+        rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+    for name, value in rows:
+        print(f"{name + ':':<11}{value}")
+
+
+def _redis_info(text: str) -> None:
+    from tastypy.redis import RedisTracker
+
+    with _redis(text) as pod:
+        kind = "Tracker" if isinstance(pod, RedisTracker) else _kind(pod, text)
+        counts = progress.Counts.of_records(_values(pod)) if kind == "Tracker" else None
+        rows = [("redis", _masked(text)), ("kind", kind), ("entries", f"{len(pod):,}")]
     if counts is not None:
         rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
     for name, value in rows:
@@ -250,6 +297,9 @@ def _run_export(args: argparse.Namespace) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int | None:
+    if is_target(args.path):
+        _import_redis(args)
+        return None
     path = Path(args.path).expanduser()
     if path.is_dir() and any(path.iterdir()) and not _is_tastypy(path):
         raise UserError(f"{args.path} is a folder that is not a tastypy folder: import into a new path")
@@ -272,6 +322,20 @@ def _run_import(args: argparse.Namespace) -> int | None:
         except (TypeError, ValueError, RecursionError) as exc:
             raise UserError(f"{args.file}: {exc}; nothing was imported") from None
     print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
+    return None
+
+
+def _import_redis(args: argparse.Namespace) -> None:
+    if args.source is not None:
+        raise UserError("--from copies into a folder: import into a folder, then export it to Redis")
+    pairs = list(_read_entries(args.file))
+    with _redis(args.path) as pod:
+        new = sum(key not in pod for key, _ in pairs)
+        try:
+            pod.update(pairs)  # checks every value before storing any
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise UserError(f"{args.file}: {exc}; nothing was imported") from None
+    print(f"imported {len(pairs):,} entries into {_masked(args.path)} ({new:,} new, {len(pairs) - new:,} replaced)")
 
 
 def _import_pickles(args: argparse.Namespace, path: Path) -> int:
@@ -296,7 +360,7 @@ def _check_no_writer(path: Path, text: str) -> None:
 
 def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
     """The (key, value) pairs of a JSON lines file; UserError naming the bad line."""
-    source = sys.stdin if name == "-" else open(name, encoding="utf-8")
+    source = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
     with source:
         for n, line in enumerate(source, 1):
             if not line.strip():
@@ -330,6 +394,7 @@ def _read_entries(name: str) -> Iterator[tuple[Any, Any]]:
 
 
 def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
+    _folder_only(args.path, "check")
     path = _tastypy_folder(args.path)
     store = Store(path.absolute(), read_only=True)
     try:
@@ -382,6 +447,7 @@ def _print_counts(counts: progress.Counts) -> None:
 
 
 def _run_compact(args: argparse.Namespace) -> None:
+    _folder_only(args.path, "compact")
     path = _tastypy_folder(args.path)
     _run_check(args, quiet=True)  # a damaged folder is left as it is
     try:
@@ -404,6 +470,16 @@ def _run_compact(args: argparse.Namespace) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from tastypy import demo
 
+    if args.redis is not None:
+        if is_target(args.redis) or not is_target(f"{args.redis}#{args.folder}"):
+            raise UserError(f"--redis takes a Redis URL (redis://host:6379/0), not {args.redis!r}")
+        try:
+            return demo.run(
+                args.folder, pages=args.pages, workers=args.workers, fail_rate=args.fail_rate,
+                seed=args.seed, redis=args.redis,
+            )
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     if Path(args.folder).expanduser().exists():
         with _reader(args.folder) as pod:
             if _kind(pod, args.folder) == "POD":

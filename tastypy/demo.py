@@ -2,23 +2,30 @@
 
 No network: the site is made up from a seed (pages, titles, links, slow
 pages, broken pages), and a fetch is a short sleep that sometimes fails.
-The job's state is a ``SharedTracker`` with ``max_tries=3``: interrupt it
-with Ctrl-C, run it again, and it goes on where it stopped.
+The job's state is a ``SharedTracker`` with ``max_tries=3`` (or, with
+``--redis URL``, a ``RedisTracker`` that workers on other machines can
+join): interrupt it with Ctrl-C, run it again, and it goes on where it
+stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tastypy.pod import POD
 from tastypy.progress import Counts, LiveBar
+
+if TYPE_CHECKING:
+    from tastypy.shared.face import ClientTracker
 
 MAX_TRIES = 3
 #: Share of pages that answer slowly, and of pages that always fail.
@@ -46,7 +53,7 @@ class Site:
         """Every page, as a sitemap would list them."""
         return [f"/page/{n}" for n in range(self.pages)]
 
-    def fetch(self, url: str, attempt: int) -> dict:
+    def fetch(self, url: str, attempt: int) -> dict[str, Any]:
         """The page at ``url`` (title, links, size), or FetchError; takes a few ms, or longer."""
         number = int(url.rsplit("/", 1)[1])
         rng = random.Random(f"{self.seed}/{number}")
@@ -106,10 +113,15 @@ def _crawl(_: int) -> int:
 
 def run(
     folder: Path, pages: int = 3000, workers: int | None = None, fail_rate: float = 0.1,
-    seed: int = 7, out: TextIO | None = None,
+    seed: int = 7, out: TextIO | None = None, redis: str | None = None,
 ) -> int:
-    """Run (or resume) the crawl in ``folder``; the exit status (130 when interrupted)."""
-    from tastypy import SharedTracker
+    """Run (or resume) the crawl in ``folder``; the exit status (130 when interrupted).
+
+    With ``redis`` (a Redis URL) the state is the RedisTracker named
+    ``folder`` in that database instead.
+    """
+    from tastypy import RedisTracker, SharedTracker
+    from tastypy.redis.connect import mask
 
     out = out or sys.stdout
     # Fetching is waiting, not computing: more workers than cores pay off.
@@ -117,20 +129,26 @@ def run(
     site = Site(pages, seed, fail_rate)
     started = time.monotonic()
     finished = True
-    tracker = SharedTracker(folder, max_tries=MAX_TRIES)
+    tracker: ClientTracker[str, Any]
+    if redis:
+        tracker = RedisTracker(redis, str(folder), max_tries=MAX_TRIES)
+        where, state = f"{redis}#{folder}", f"{mask(redis)}#{folder}"
+    else:
+        tracker = SharedTracker(folder, max_tries=MAX_TRIES)
+        where = state = str(folder)
     try:
         known = len(tracker)
         tracker.add_many_if_absent(site.urls())
         counts = Counts.of_tracker(tracker)
         if not counts.todo:
             print(f"already finished: {counts.done:,} of {counts.total:,} done"
-                  f" (remove {folder} to start over)", file=out)
+                  f" (remove {state} to start over)", file=out)
         else:
             if known:
                 print(f"resuming: {counts.done:,} of {counts.total:,} done", file=out)
             else:
                 print(f"crawling {counts.total:,} pages of a generated site with {workers} workers,"
-                      f" state in {folder}", file=out)
+                      f" state in {state}", file=out)
             print("Ctrl-C stops it; the same command resumes it.", file=out, flush=True)
             finished = _crawl_all(tracker, site, workers, counts)
             if finished:
@@ -138,11 +156,12 @@ def run(
     finally:
         tracker.close()
     if not finished:
-        counts = _counts_on_disk(folder)
-        print(f"\ninterrupted: {counts.done:,} of {counts.total:,} done, synced to {folder};"
+        with _reading(where) as records:
+            counts = Counts.of_records(records)
+        print(f"\ninterrupted: {counts.done:,} of {counts.total:,} done, synced to {state};"
               " run the same command again to resume", file=out)
         return 130
-    _print_summary(folder, time.monotonic() - started, out)
+    _print_summary(where, state, time.monotonic() - started, out)
     return 0
 
 
@@ -176,15 +195,19 @@ def _give_up(tracker: Any) -> None:
             tracker.abort(url)
 
 
-def _counts_on_disk(folder: Path) -> Counts:
-    with POD(folder, mode="r") as pod:
-        return Counts.of_records(pod[key] for key in pod)
+@contextlib.contextmanager
+def _reading(where: str) -> Iterator[list[Any]]:
+    """The records as a fresh reader finds them: in the folder, or in Redis (``URL#NAME``)."""
+    from tastypy.redis import is_target, open_target
+
+    pod = open_target(where) if is_target(where) else POD(where, mode="r")
+    with pod:
+        yield [value for _, value in pod.items()]
 
 
-def _print_summary(folder: Path, seconds: float, out: TextIO) -> None:
-    """What the crawl found, read back from the folder."""
-    with POD(folder, mode="r") as pod:
-        records = [pod[key] for key in pod]
+def _print_summary(where: str, state: str, seconds: float, out: TextIO) -> None:
+    """What the crawl found, read back from where it is kept."""
+    with _reading(where) as records:
         counts = Counts.of_records(records)
         links = Counter(link for record in records for link in record.get("links", ()))
     print(f"finished: {counts.done:,} of {counts.total:,} pages crawled, {counts.aborted:,}"
@@ -192,4 +215,4 @@ def _print_summary(folder: Path, seconds: float, out: TextIO) -> None:
     if links:
         page, n = links.most_common(1)[0]
         print(f"most linked page: {page} ({n:,} links point to it)", file=out)
-        print(f"look inside:  tastypy progress {folder}   tastypy get {folder} {page}", file=out)
+        print(f"look inside:  tastypy progress {state}   tastypy get {state} {page}", file=out)

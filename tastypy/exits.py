@@ -70,10 +70,10 @@ def on_exit(callback: Callable[[], None]) -> None:
 
 def run_all() -> None:
     """Run every callback; a failing one is logged and does not stop the rest."""
-    for callback in list(_callbacks):
+    for callback in _callbacks.copy():  # a callback may register another
         try:
             callback()
-        except Exception:
+        except Exception:  # noqa: BLE001  (logged; the other callbacks must still run)
             _log.exception("tastypy: could not sync at exit")
 
 

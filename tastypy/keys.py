@@ -8,9 +8,24 @@ for keys and values alike.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-Key = Union[str, int, tuple]
+#: A top-level key, as far as a type checker can tell (not ``bool``: see ``check_key``).
+Key = str | int | tuple[Any, ...]
+#: A value, as far as a type checker can tell (``tastypy.observe.normal`` has the full rule).
+Value = None | bool | int | float | str | Sequence[Any] | Mapping[Any, Any]
+
+# The type parameters of the faces: ``POD[str, dict[str, int]]``. Unparameterized,
+# a face is ``POD[Any, Any]`` as before (a default: PEP 696, seen by type checkers only).
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    K = TypeVarWithDefault("K", bound=Key, default=Any)
+    V = TypeVarWithDefault("V", bound=Value, default=Any)
+else:
+    K = TypeVar("K", bound=Key)
+    V = TypeVar("V", bound=Value)
 
 #: Ints strictly between these (up to 640 digits) always print: the lowest
 #: limit ``sys.set_int_max_str_digits()`` accepts. Two constants, as negating
@@ -36,7 +51,7 @@ def writable(value: str | int) -> bool:
 
 def unwritable_message(value: str | int) -> str:
     """Why ``writable(value)`` is False."""
-    if type(value) is str:
+    if isinstance(value, str):
         return f"{value!r} holds a lone surrogate, which UTF-8 cannot write"
     return (
         f"an int of {value.bit_length():,} bits has more decimal digits than "
@@ -71,7 +86,7 @@ def key_from_json(obj: Any) -> Any:
     return None
 
 
-def _problem(key: Any) -> tuple | None:
+def _problem(key: Any) -> tuple[type[Exception], str] | None:
     """``(error class, reason)`` for the first bad part of ``key``, or None."""
     t = type(key)
     if t is tuple:

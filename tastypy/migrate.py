@@ -43,7 +43,7 @@ class _Unreadable(NamedTuple):
 
 
 def copy_from(
-    kind: str, source: str | os.PathLike, pod: POD | str | os.PathLike, *, table: str = "unnamed"
+    kind: str, source: str | os.PathLike[str], pod: POD | str | os.PathLike[str], *, table: str = "unnamed"
 ) -> list[Skipped]:
     """Copy every entry of a ``'sqlitedict'`` or ``'shelve'`` file into ``pod``, in the file's order.
 
@@ -107,7 +107,7 @@ def _unpickled(load: Any, *args: Any) -> Any:
 @contextmanager
 def _sqlitedict(path: Path, table: str) -> Iterator[Iterator[tuple[Any, Any]]]:
     try:
-        import sqlitedict  # type: ignore[import-untyped]  # (it has no type hints)
+        import sqlitedict
     except ImportError:
         raise SourceError("reading sqlitedict files needs sqlitedict: pip install sqlitedict") from None
     # Checked here: sqlitedict would create a missing file, even with flag='r'.
@@ -130,7 +130,7 @@ def _sqlitedict(path: Path, table: str) -> Iterator[Iterator[tuple[Any, Any]]]:
 def _shelve(path: Path) -> Iterator[Iterator[tuple[Any, Any]]]:
     name = _dbm_name(path)
     try:
-        shelf = shelve.open(name, flag="r")  # noqa: SIM115  (closed by the with below)
+        shelf = shelve.open(name, flag="r")  # noqa: S301, SIM115  (trusted files only, as documented; closed below)
     except dbm.error as exc:
         raise SourceError(f"{path} cannot be read as a shelve file ({exc})") from None
     with shelf:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, TextIO
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, TextIO, TypeVar
+
+T = TypeVar("T")
 
 _INSTALL = "pip install tqdm (or pip install 'tastypy[cli]')"
 
@@ -34,7 +36,7 @@ class Counts(NamedTuple):
     todo: int
 
     @classmethod
-    def of_records(cls, records: Iterable) -> Counts:
+    def of_records(cls, records: Iterable[Mapping[str, Any]]) -> Counts:
         """Count plain task records (``tastypy.records`` says what one is)."""
         total = done = tried = aborted = todo = 0
         for record in records:
@@ -55,7 +57,7 @@ class Counts(NamedTuple):
         return cls(total, done, tracker.num_tried(), aborted, max(0, total - done - aborted))
 
 
-def bar_over(keys: Iterable, tracker: Any, unit: str = "key") -> Iterator:
+def bar_over(keys: Iterable[T], tracker: Any, unit: str = "key") -> Iterator[T]:
     """``keys`` (from ``tracker.try_keys()``), with a bar of the tracker's done keys.
 
     The bar starts at what is already done, so a resumed job starts at the
@@ -67,7 +69,7 @@ def bar_over(keys: Iterable, tracker: Any, unit: str = "key") -> Iterator:
     return _follow(keys, tracker, tqdm(total=counts.total, initial=counts.done, unit=unit))
 
 
-def _follow(keys: Iterable, tracker: Any, bar: Any) -> Iterator:
+def _follow(keys: Iterable[T], tracker: Any, bar: Any) -> Iterator[T]:
     with bar:
         for key in keys:
             show(bar, Counts.of_tracker(tracker))
@@ -137,9 +139,10 @@ def static_bar(counts: Counts, width: int = 40) -> str | None:
         tqdm = require_tqdm("the bar")
     except ImportError:
         return None
-    return tqdm.format_meter(
+    line: str = tqdm.format_meter(
         counts.done, counts.total, 0, ncols=width + 20, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}"
     )
+    return line
 
 
 def _clock(seconds: float) -> str:

@@ -361,3 +361,62 @@ def test_a_damaged_task_record_is_one_error_line(tmp_path, command_name):
     error = one_error_line(tastypy(command_name, folder))
     assert f"tastypy {command_name}: {folder}: key 'b' has a bad field" in error
     assert "_tries" in error
+
+
+# -- URL#NAME: a RedisPOD or RedisTracker where a folder is taken ------------------
+
+
+def test_redis_targets_round_trip_through_export_and_import(tmp_path, redis_url):
+    folder = tmp_path / "src"
+    with POD(folder) as pod:
+        pod.update(PAIRS)
+    exported = tastypy("export", folder)
+    assert exported.returncode == 0, exported.stderr
+    (tmp_path / "x.jsonl").write_text(exported.stdout)
+    target = f"{redis_url}#crawl"
+    result = tastypy("import", target, tmp_path / "x.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"imported {len(PAIRS)} entries into {target} ({len(PAIRS)} new, 0 replaced)\n"
+    assert tastypy("export", target).stdout == exported.stdout  # same text, same order
+    assert tastypy("keys", target, "--limit", 2).stdout.splitlines() == ['"a"', "3"]
+    assert json.loads(tastypy("get", target, '["site", 3]').stdout) == [1, 2]
+    info = tastypy("info", target).stdout.splitlines()
+    assert info == [f"redis:     {target}", "kind:      POD", f"entries:   {len(PAIRS)}"]
+    from tastypy import RedisPOD
+
+    assert list(RedisPOD(redis_url, "crawl").items()) == [(k, json.loads(json.dumps(v))) for k, v in PAIRS]
+
+
+def test_redis_tracker_info_and_progress(redis_url):
+    from tastypy import RedisTracker
+
+    tracker = RedisTracker(redis_url, "jobs", init={k: {} for k in "abcd"})
+    tracker.mark_done("a")
+    tracker.abort("b")
+    target = f"{redis_url}#jobs"
+    info = tastypy("info", target).stdout.splitlines()
+    assert info[1] == "kind:      Tracker" and info[3] == "done:      1 of 4"
+    progress = tastypy("progress", target)
+    assert progress.returncode == 0, progress.stderr
+    assert "done               1   25.00 %" in progress.stdout and "todo               2" in progress.stdout
+    tracker.mark_done("c")
+    tracker.mark_done("d")
+    watched = tastypy("progress", target, "--watch", "--every", 0.1)
+    assert watched.returncode == 0 and "done               3" in watched.stdout, watched.stderr
+
+
+def test_redis_target_mistakes_are_one_line(redis_url):
+    from tastypy import RedisPOD
+
+    RedisPOD(redis_url, "p", init={"a": 1})
+    line = one_error_line(tastypy("get", f"{redis_url}#p", "zz"))
+    assert line == f"tastypy get: {redis_url}#p has no key \"zz\""
+    line = one_error_line(tastypy("check", f"{redis_url}#p"))
+    assert "check works on folders" in line
+    line = one_error_line(tastypy("progress", f"{redis_url}#p"))
+    assert "is not a tracker" in line
+    line = one_error_line(tastypy("keys", f"{redis_url}#a{{b"))
+    assert "name" in line
+    line = one_error_line(tastypy("info", "redis://:hunter2@127.0.0.1:1/0#p"))
+    assert line.startswith("tastypy info: cannot use Redis at redis://:***@127.0.0.1:1/0#p")
+    assert "hunter2" not in line

@@ -144,3 +144,30 @@ def test_the_site_is_the_same_for_the_same_seed():
     first, again, other = crawl(Site(12, 1, 0.1)), crawl(Site(12, 1, 0.1)), crawl(Site(12, 2, 0.1))
     assert first == again and first != other
     assert all(link in first for page in first.values() if isinstance(page, dict) for link in page["links"])
+
+
+def test_demo_on_redis_keeps_its_state_in_a_redis_tracker(redis_url):
+    target = f"{redis_url}#crawl"
+    result = tastypy("demo", "crawl", "--pages", 60, "--workers", 2, "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"crawling 60 pages of a generated site with 2 workers, state in {target}"
+    assert lines[2].startswith("finished: ") and "of 60 pages crawled" in lines[2]
+    from tastypy import RedisTracker
+
+    tracker = RedisTracker(redis_url, "crawl")
+    assert len(tracker) == 60 and tracker.num_done() + tracker.num_aborted() == 60
+    again = tastypy("demo", "crawl", "--pages", 60, "--redis", redis_url)
+    assert again.stdout.startswith(f"already finished: {tracker.num_done()} of 60 done"), again.stderr
+    page = json.loads(tastypy("get", target, "/page/0").stdout)
+    assert page["_done"] or page["_aborted"]
+
+
+def test_demo_on_redis_refuses_a_name_that_holds_a_pod_or_a_bad_url(redis_url):
+    from tastypy import RedisPOD
+
+    RedisPOD(redis_url, "taken", init={"a": 1})
+    line = one_error_line(tastypy("demo", "taken", "--redis", redis_url))
+    assert line.startswith("tastypy demo: ") and "holds a RedisPOD" in line
+    line = one_error_line(tastypy("demo", "--redis", "/not/a/url"))
+    assert "--redis takes a Redis URL" in line

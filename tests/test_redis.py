@@ -1,4 +1,7 @@
-"""RedisPOD on a real redis-server: the mapping, order, atomic ops, processes, errors."""
+"""RedisPOD on a real redis-server: what only Redis has (names, text, URLs, drop).
+
+The behaviour it shares with SharedPOD is tested on both in test_shared*.py.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,19 @@ import time
 
 import pytest
 import redis
+from helpers import run_py
 from test_redis_support import (
     JOIN,
     ctx,
     increment,
-    locked_read_modify_write,
-    natural_mutations,
     report,
     run_procs,
 )
 
 from tastypy.observe import encode
-from tastypy.redis import RedisPOD, RedisTracker
+from tastypy.redis import RedisPOD, RedisTracker, scripts
 from tastypy.redis.connect import mask
+from tastypy.redis.link import RedisLink
 
 
 @pytest.fixture
@@ -27,28 +30,6 @@ def pod(redis_url):
     shared = RedisPOD(redis_url, "p")
     yield shared
     shared.close()
-
-
-def test_mapping_methods(pod):
-    pod.update({"a": 1, (1, "x"): [1]})
-    assert len(pod) == 2 and "a" in pod and (1, "x") in pod and 1.5 not in pod
-    assert list(pod) == ["a", (1, "x")]
-    assert pod.get("a") == 1 and pod.get("zz", 5) == 5
-    assert pod == {"a": 1, (1, "x"): [1]} and pod != {"a": 2} and pod != {"a": 1}
-    assert pod.setdefault("b", {"c": 1}) == {"c": 1}
-    pod.setdefault("b", {"c": 2})["c"] += 1  # a natural mutation
-    assert pod["b"] == {"c": 2}
-    assert pod.pop("b") == {"c": 2} and pod.pop("b", None) is None
-    assert pod.popitem() == ((1, "x"), [1])  # the last one, as dict.popitem()
-    pod.update({"x": 1}, y=2)
-    pod["z"] = {"t": (1, 2)}
-    assert pod["z"] == {"t": [1, 2]}
-    del pod["x"]
-    assert list(pod.keys()) == ["a", "y", "z"]
-    assert list(pod.values()) == [1, 2, {"t": [1, 2]}]
-    assert next(pod.iteritems()) == ("a", 1)
-    pod.clear()
-    assert len(pod) == 0 and list(pod) == []
 
 
 def test_order_is_insertion_order_and_readding_moves_to_the_end(pod):
@@ -86,33 +67,6 @@ def test_sync_family_exists_and_has_nothing_to_do(pod):
     assert dict(pod.items()) == {"a": 1, "b": 2}
 
 
-def test_errors_have_the_types_and_messages_of_a_pod(pod):
-    pod["a"] = {"l": []}
-    with pytest.raises(KeyError) as err:
-        pod["missing"]
-    assert err.value.args == ("missing",)
-    with pytest.raises(KeyError):
-        del pod["missing"]
-    with pytest.raises(KeyError):
-        pod.pop("missing")
-    with pytest.raises(TypeError, match="set"):
-        pod["b"] = {1, 2}
-    with pytest.raises(TypeError, match="float"):
-        pod[1.5] = 1
-    with pytest.raises(TypeError, match="set"):
-        pod.update([("ok", 1), ("bad", {3})])
-    with pytest.raises(KeyError):
-        pod.set["missing"]["n"] += 1
-    with pytest.raises(TypeError, match="not a mutation"):
-        pod.set["a"]["l"].index(1)
-    with pytest.raises(IndexError):
-        pod.set["a"]["l"].pop()
-    assert dict(pod.items()) == {"a": {"l": []}}
-    pod.clear()
-    with pytest.raises(KeyError, match="empty"):
-        pod.popitem()
-
-
 def test_set_forms_are_applied_on_the_server(pod):
     pod["c"] = {"n": 0, "l": [3, 1, 2], "d": {}}
     pod.set["c"]["n"] += 5
@@ -126,18 +80,6 @@ def test_set_forms_are_applied_on_the_server(pod):
     pod.set["t"] = {"v": 1}
     assert pod["c"] == {"n": 4, "l": [1, 2], "d": {"q": [1]}} and pod["t"] == {"v": 1}
     assert pod.set.pop("t") == {"v": 1} and "t" not in pod
-
-
-def test_set_increments_from_four_processes_lose_nothing(pod):
-    pod["c"] = {"n": 0}
-    run_procs(ctx("fork"), increment, [(pod, 300)] * 4)
-    assert pod["c"]["n"] == 1200
-
-
-def test_natural_mutation_of_a_read_value_is_forwarded(pod):
-    pod["a"] = {"l": [1, 2], "d": {}}
-    run_procs(ctx("fork"), natural_mutations, [(pod,)])
-    assert pod["a"] == {"l": [1, 2, 3], "d": {"x": [1, 2, 3]}}
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
@@ -159,12 +101,6 @@ def test_pickles_to_url_name_and_options_only(redis_url):
     assert len(data) < 500 and b"xxxx" not in data
     back = pickle.loads(data)
     assert back["big"] == "x" * 10_000 and back._link.lease == 7.0
-
-
-def test_locked_gives_one_process_at_a_time(pod):
-    pod["n"] = 0
-    run_procs(ctx("fork"), locked_read_modify_write, [(pod, 30)] * 3)
-    assert pod["n"] == 90
 
 
 def test_lock_is_reentrant_with_timeouts_and_unlock_errors(redis_url):
@@ -264,3 +200,107 @@ def test_open_target_opens_what_the_name_holds(redis_url):
         open_target(f"{redis_url}#p", tracker=True)
     with pytest.raises(ValueError, match="URL#NAME"):
         open_target("/some/folder")
+
+
+def _workload(url):
+    """A POD and a Tracker through every kind of script, from this process and 4 children."""
+    pod = RedisPOD(url, "p", init={"c": {"n": 0, "l": [2, 1]}})
+    pod.set["c"]["l"].sort()  # a compare-and-set from Python
+    pod.set["c"]["l"].append(3)  # the Lua engine
+    assert pod.setdefault("d", 1) == 1 and pod.pop("d") == 1
+    assert pod.popitem() == ("c", {"n": 0, "l": [1, 2, 3]})
+    pod["c"] = {"n": 0}
+    run_procs(ctx("fork"), increment, [(pod, 25)] * 4)
+    assert pod["c"]["n"] == 100
+    with pod.locked():
+        pod["x"] = 1
+    tracker = RedisTracker(url, "t", max_tries=1, init={k: {} for k in range(5)})
+    done = []
+    for key in tracker.try_keys():
+        if key == 3:
+            tracker.abort(key)
+            continue
+        tracker.mark_done(key)
+        done.append(key)
+    assert done == [0, 1, 2, 4] and list(tracker.try_keys()) == []
+    assert (tracker.num_done(), tracker.num_tried(), tracker.num_aborted()) == (4, 5, 1)
+
+
+def _script_calls(client):
+    stats = client.info("commandstats")
+    return {cmd: stats.get(f"cmdstat_{cmd}", {}).get("calls", 0) for cmd in ("fcall", "evalsha", "eval")}
+
+
+def test_scripts_run_as_redis_functions_loaded_on_first_use(redis_url):
+    with redis.Redis.from_url(redis_url) as client:
+        client.function_flush()  # as a fresh or flushed server: the library is loaded again
+        client.config_resetstat()
+        _workload(redis_url)
+        calls = _script_calls(client)
+        assert calls["fcall"] > 100 and calls["evalsha"] == calls["eval"] == 0
+        assert client.fcall(scripts.FUNCTIONS["LOCK_FREE"], 1, "no-lock", "token") == 0
+
+
+def test_scripts_run_by_evalsha_where_functions_are_off(redis_url, monkeypatch):
+    monkeypatch.setattr(RedisLink, "functions", False)
+    with redis.Redis.from_url(redis_url) as client:
+        client.script_flush()  # the scripts are loaded again (EVAL once each)
+        client.config_resetstat()
+        _workload(redis_url)
+        calls = _script_calls(client)
+        assert calls["fcall"] == 0 and calls["evalsha"] > 100
+
+
+def test_a_user_without_fcall_falls_back_to_evalsha(redis_url):
+    user = "tastypy-test-nofcall"
+    with redis.Redis.from_url(redis_url) as client:
+        client.function_flush()
+        client.acl_setuser(
+            user, enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+            commands=["+@all", "-fcall", "-function"],
+        )
+        try:
+            client.config_resetstat()
+            _workload(f"{redis_url}?username={user}&password=pw")
+            calls = _script_calls(client)
+            assert calls["evalsha"] > 100 and client.function_list() == []
+        finally:
+            client.acl_deluser(user)
+
+
+def test_threads_of_one_process_share_a_pod_exactly(pod):
+    import threading
+
+    pod["c"] = {"n": 0}
+    threads = [threading.Thread(target=increment, args=(pod, 50)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN)
+    assert not any(thread.is_alive() for thread in threads) and pod["c"]["n"] == 200
+
+
+def test_the_renewer_thread_ends_once_every_link_is_closed(redis_url):
+    # A program done with Redis must not fork with a thread of ours running.
+    result = run_py(
+        """
+        import sys, threading, time
+        from tastypy import RedisTracker
+
+        def renewers():
+            return [t for t in threading.enumerate() if t.name == "tastypy redis renewer"]
+
+        tracker = RedisTracker(sys.argv[1], "renewed", lease=1.0)
+        tracker.add("a")
+        loop = tracker.try_keys()
+        assert next(loop) == "a" and renewers()
+        loop.close()
+        tracker.close()
+        deadline = time.monotonic() + 5
+        while renewers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(len(renewers()))
+        """,
+        redis_url,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import pytest
 import redis
 from redis_server import RedisServer
 from test_redis_support import (
@@ -15,6 +16,7 @@ from test_redis_support import (
     run_procs,
     take_one_and_hang,
     work,
+    work_and_count,
 )
 
 from tastypy.redis import RedisPOD, RedisTracker
@@ -126,8 +128,59 @@ def test_claims_expire_across_a_server_restart(tmp_path):
         server.stop()
 
 
+def test_workers_ride_out_a_server_restart_and_nothing_acknowledged_is_lost(tmp_path):
+    server = RedisServer(tmp_path / "aof", "--appendonly", "yes", "--appendfsync", "always").start()
+    tasks = 400
+    try:
+        tracker = RedisTracker(server.url, "t", max_tries=3, init={i: {} for i in range(tasks)}, lease=LEASE)
+        pod = RedisPOD(server.url, "p", init={"c": {"n": 0}})
+        context = ctx("fork")
+        acked = context.Queue()
+        workers = [context.Process(target=work_and_count, args=(tracker, pod, acked)) for _ in range(3)]
+        for proc in workers:
+            proc.start()
+        got = [acked.get(timeout=JOIN) for _ in range(60)]  # well under way
+        server.kill()  # SIGKILL: what is left is the AOF
+        time.sleep(0.5)
+        server.start()
+        deadline = time.monotonic() + JOIN
+        while any(proc.is_alive() for proc in workers) and time.monotonic() < deadline:
+            while not acked.empty():
+                got.append(acked.get(timeout=JOIN))
+            time.sleep(0.05)
+        for proc in workers:
+            proc.join(JOIN)
+        while not acked.empty():
+            got.append(acked.get(timeout=JOIN))
+        assert [proc.exitcode for proc in workers] == [0, 0, 0]  # they went on after the restart
+        done = {key for what, key in got if what == "done"}
+        assert done == set(range(tasks)) and all(tracker.done(k) for k in done)
+        assert tracker.num_done() == tasks
+        records = [record for _, record in tracker.items()]
+        assert tracker.num_tried() == sum(r["_tries"] > 0 for r in records) == tasks
+        assert max(r["_tries"] for r in records) <= 3
+        # An increment whose reply the dying server never sent may be tried again.
+        increments = sum(what == "n" for what, _ in got)
+        assert increments <= pod["c"]["n"] <= increments + 3
+    finally:
+        server.stop()
+
+
 def test_nothing_of_a_name_is_left_with_an_expiry_but_the_lock(redis_url):
     pod = RedisPOD(redis_url, "p", init={"a": 1}, lease=LEASE)
     with pod.locked(), redis.Redis.from_url(redis_url, decode_responses=True) as client:
         ttls = {k: client.pttl(k) for k in client.scan_iter()}
     assert {k for k, t in ttls.items() if t >= 0} == {"tastypy:{p}:lock"}
+
+
+def test_a_server_gone_for_good_gives_a_clear_error_after_the_ride_out(tmp_path, monkeypatch):
+    from tastypy.redis import link
+
+    monkeypatch.setattr(link, "RIDE_OUT", 1.0)
+    server = RedisServer(tmp_path / "gone").start()
+    pod = RedisPOD(server.url, "p", init={"a": 1})
+    server.stop()
+    began = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"cannot use Redis at {server.url}#p"):
+        pod["a"]
+    assert 1.0 <= time.monotonic() - began < 5

@@ -55,3 +55,13 @@ def locked_read_modify_write(shared, times):
             value = shared["n"]
             time.sleep(0.001)  # another process would slip in here without the lock
             shared["n"] = value + 1
+
+
+def work_and_count(tracker, shared, acked):
+    """Do every key handed out; report each key and count whose call returned."""
+    for key in tracker.try_keys():
+        time.sleep(0.002)
+        shared.set["c"]["n"] += 1
+        acked.put(("n", key))
+        tracker.mark_done(key)
+        acked.put(("done", key))

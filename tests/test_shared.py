@@ -1,4 +1,8 @@
-"""SharedPOD: one server process, many client processes, nothing lost."""
+"""SharedPOD: one server process, many client processes, nothing lost.
+
+The tests taking the ``face`` fixture run on a RedisPOD too: what users rely
+on holds on both hosts.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ import time
 
 import pytest
 from helpers import fresh_items
-from test_shared_support import ctx, no_orphans, run_procs  # noqa: F401  (an autouse fixture)
+from test_shared_support import ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
 import tastypy
-from tastypy.shared import face
+from tastypy.shared import face as client_face
 from tastypy.shared.link import Link
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,8 +91,8 @@ def from_pipe(conn):
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_seed_example_runs_under_each_start_method(tmp_path, method):
-    pod = tastypy.SharedPOD(tmp_path / "my.pod", init=[(i, None) for i in range(25)])
+def test_seed_example_runs_under_each_start_method(face, method):
+    pod = face.pod(init=[(i, None) for i in range(25)])
     try:
         run_procs(ctx(method), seed_worker, [(pod, i, 5) for i in range(5)])
         assert list(pod.items()) == [(i, i**2) for i in range(25)]
@@ -97,24 +101,24 @@ def test_seed_example_runs_under_each_start_method(tmp_path, method):
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_pool_initializer_shares_the_client(tmp_path, method):
-    with tastypy.SharedPOD(tmp_path / "p", init={"stats": {"n": 0}}) as shared:
+def test_pool_initializer_shares_the_client(face, method):
+    with face.pod(init={"stats": {"n": 0}}) as shared:
         with ctx(method).Pool(2, initializer=pool_init, initargs=(shared,)) as pool:
             assert sorted(pool.map_async(pool_task, range(40)).get(timeout=60)) == list(range(40))
         assert shared["stats"]["n"] == 40
 
 
-def test_pool_task_arguments_carry_the_client(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p", init={"stats": {"n": 0}}) as shared:
+def test_pool_task_arguments_carry_the_client(face):
+    with face.pod(init={"stats": {"n": 0}}) as shared:
         with ctx("fork").Pool(2) as pool:
             result = pool.starmap_async(pool_task_with_arg, [(shared, i) for i in range(40)])
             assert sorted(result.get(timeout=60)) == list(range(40))
         assert shared["stats"]["n"] == 40
 
 
-def test_queue_and_pipe_carry_the_client(tmp_path):
+def test_queue_and_pipe_carry_the_client(face):
     context = ctx("spawn")
-    with tastypy.SharedPOD(tmp_path / "p") as shared:
+    with face.pod() as shared:
         queue, done = context.Queue(), context.Queue()
         proc = context.Process(target=from_queue, args=(queue, done))
         proc.start()
@@ -142,11 +146,14 @@ def test_client_pickles_to_address_and_key_only(tmp_path):
 # -- .set: atomic operations --------------------------------------------------------
 
 
-def test_set_increments_from_four_processes_lose_nothing(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p", init={"stats": {"n": 0}}) as shared:
+def test_set_increments_from_four_processes_lose_nothing(face):
+    with face.pod(init={"stats": {"n": 0}}) as shared:
         run_procs(ctx("fork"), increment, [(shared, 500)] * 4)
         assert shared["stats"]["n"] == 2000
-    assert dict(tastypy.POD(tmp_path / "p", mode="r"))["stats"] == {"n": 2000}
+    if face.kind == "shared":  # closed: on disk
+        assert dict(tastypy.POD(shared.path, mode="r"))["stats"] == {"n": 2000}
+    else:  # closed: still in Redis
+        assert type(shared)(face.where, shared.name)["stats"] == {"n": 2000}
 
 
 def _start() -> dict:
@@ -197,8 +204,8 @@ SET_FORMS = [
 
 
 @pytest.fixture
-def scratch(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p") as shared:
+def scratch(face):
+    with face.pod() as shared:
         yield shared
 
 
@@ -236,9 +243,9 @@ def test_augmented_set_statement_forms(scratch):
 # -- natural mutation, iteration -------------------------------------------------------
 
 
-def test_natural_mutation_of_a_read_value_is_forwarded(tmp_path):
+def test_natural_mutation_of_a_read_value_is_forwarded(face):
     init = {"a": {"l": [1, 2], "d": {}}, "l": [{}]}
-    with tastypy.SharedPOD(tmp_path / "p", init=init) as shared:
+    with face.pod(init=init) as shared:
         run_procs(ctx("fork"), natural_mutations, [(shared,)])
         assert shared["a"] == {"l": [1, 2, 3], "d": {"x": [1, 2, 3]}}
         assert shared["l"] == [{"deep": True}]
@@ -246,16 +253,16 @@ def test_natural_mutation_of_a_read_value_is_forwarded(tmp_path):
         assert isinstance(value, dict) and value == {"l": [1, 2, 3], "d": {"x": [1, 2, 3]}}
 
 
-def test_iteration_is_chunked_and_reaches_keys_added_meanwhile(tmp_path, monkeypatch):
+def test_iteration_is_chunked_and_reaches_keys_added_meanwhile(face, monkeypatch):
     calls = []
-    real = Link.call
+    real = face.link.call
 
     def counting(self, name, *args, **kwargs):
         calls.append(name)
         return real(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(Link, "call", counting)
-    with tastypy.SharedPOD(tmp_path / "p", init=[(i, i) for i in range(2600)]) as shared:
+    monkeypatch.setattr(face.link, "call", counting)
+    with face.pod(init=[(i, i) for i in range(2600)]) as shared:
         seen = []
         for key in shared:
             seen.append(key)
@@ -271,12 +278,12 @@ def test_iteration_is_chunked_and_reaches_keys_added_meanwhile(tmp_path, monkeyp
 # -- the mapping and POD methods ---------------------------------------------------
 
 
-def test_mapping_methods_are_forwarded(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p", init={"a": 1, (1, "x"): [1]}) as shared:
-        assert len(shared) == 2 and "a" in shared and (1, "x") in shared
+def test_mapping_methods_are_forwarded(face):
+    with face.pod(init={"a": 1, (1, "x"): [1]}) as shared:
+        assert len(shared) == 2 and "a" in shared and (1, "x") in shared and 1.5 not in shared
         assert list(shared) == ["a", (1, "x")]
         assert shared.get("a") == 1 and shared.get("zz", 5) == 5
-        assert shared == {"a": 1, (1, "x"): [1]} and shared != {"a": 2}
+        assert shared == {"a": 1, (1, "x"): [1]} and shared != {"a": 2} and shared != {"a": 1}
         assert shared.setdefault("b", {"c": 1}) == {"c": 1}
         shared.setdefault("b", {"c": 2})["c"] += 1  # a natural mutation
         assert shared["b"] == {"c": 2}
@@ -287,22 +294,30 @@ def test_mapping_methods_are_forwarded(tmp_path):
         assert shared["z"] == {"t": [1, 2]}
         del shared["x"]
         assert list(shared.keys()) == ["a", "y", "z"]
+        assert list(shared.values()) == [1, 2, {"t": [1, 2]}]
         assert next(shared.iteritems()) == ("a", 1)
-        assert shared.dirty() >= {"y", "z"}
-        shared.sync()
-        assert shared.dirty() == set()
-        shared["tmp"] = 1
-        shared.revert()
-        assert "tmp" not in shared
+        if face.kind == "shared":  # Redis has no unsynced state: see test_redis.py
+            assert shared.dirty() >= {"y", "z"}
+            shared.sync()
+            assert shared.dirty() == set()
+            shared["tmp"] = 1
+            shared.revert()
+            assert "tmp" not in shared
         shared.clear()
-        assert len(shared) == 0
+        assert len(shared) == 0 and list(shared) == []
 
 
-def test_errors_reach_the_caller_with_type_and_message(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p", init={"a": {"l": []}}) as shared:
+def test_errors_reach_the_caller_with_type_and_message(face):
+    with face.pod(init={"a": {"l": []}}) as shared:
         with pytest.raises(KeyError) as err:
             shared["missing"]
         assert err.value.args == ("missing",)
+        with pytest.raises(KeyError):
+            del shared["missing"]
+        with pytest.raises(KeyError):
+            shared.pop("missing")
+        with pytest.raises(TypeError, match="set"):
+            shared.update([("ok", 1), ("bad", {3})])
         with pytest.raises(TypeError, match="set"):
             shared["b"] = {1, 2}
         with pytest.raises(TypeError, match="float"):
@@ -315,7 +330,10 @@ def test_errors_reach_the_caller_with_type_and_message(tmp_path):
             shared.set["a"]["l"].append({3})
         with pytest.raises(IndexError):
             shared.set["a"]["l"].pop()
-        assert shared["a"] == {"l": []} and "b" not in shared
+        assert dict(shared.items()) == {"a": {"l": []}}
+        shared.clear()
+        with pytest.raises(KeyError, match="empty"):
+            shared.popitem()
 
 
 def test_a_second_writer_on_the_folder_gets_locked_error(tmp_path):
@@ -341,8 +359,8 @@ def test_bad_init_fails_at_construction(tmp_path):
 # -- locking -----------------------------------------------------------------------------
 
 
-def test_locked_gives_one_process_at_a_time(tmp_path):
-    with tastypy.SharedPOD(tmp_path / "p", init={"n": 0}) as shared:
+def test_locked_gives_one_process_at_a_time(face):
+    with face.pod(init={"n": 0}) as shared:
         run_procs(ctx("fork"), locked_read_modify_write, [(shared, 40)] * 3)
         assert shared["n"] == 120
 
@@ -353,9 +371,9 @@ def hold_lock_then_release(shared, held, release):
         release.wait(30)
 
 
-def test_lock_timeout_and_unlock_errors(tmp_path):
+def test_lock_timeout_and_unlock_errors(face):
     context = ctx("fork")
-    with tastypy.SharedPOD(tmp_path / "p", init={"n": 0}) as shared:
+    with face.pod(init={"n": 0}) as shared:
         held, release = context.Event(), context.Event()
         proc = context.Process(target=hold_lock_then_release, args=(shared, held, release))
         proc.start()
@@ -392,7 +410,7 @@ def test_user_address_and_authkey(tmp_path):
     with tastypy.SharedPOD(tmp_path / "p", address=address, authkey=b"secret") as shared:
         shared["a"] = 1
         assert shared._address == address
-        other = face._rebuild(type(shared), Link(address, b"wrong", shared.path, "SharedPOD"))
+        other = client_face._rebuild(type(shared), Link(address, b"wrong", shared.path, "SharedPOD"))
         with pytest.raises(multiprocessing.AuthenticationError):
             other["a"]
         assert shared["a"] == 1

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from helpers import CHILD_TIMEOUT, fresh_items, start_py
-from test_shared_support import JOIN, ctx, no_orphans  # noqa: F401  (an autouse fixture)
+from test_shared_support import JOIN, ctx, face_fixture, no_orphans  # noqa: F401  (fixtures)
 
 import tastypy
 from tastypy.store import writer_pid
@@ -29,9 +29,10 @@ def increment_under_lock(shared, times):
             shared.set["n"] += 1
 
 
-def test_a_lock_holder_killed_does_not_block_the_others(tmp_path):
+def test_a_lock_holder_killed_does_not_block_the_others(face):
+    """On Redis the others wait out the dead holder's lease (short here)."""
     context = ctx("fork")
-    with tastypy.SharedPOD(tmp_path / "p", init={"n": 0}) as shared:
+    with face.pod(init={"n": 0}) as shared:
         holding = context.Queue()
         holder = context.Process(target=hold_lock_and_hang, args=(shared, holding))
         holder.start()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
 
@@ -54,13 +56,17 @@ def children() -> set:
     return kids
 
 
+#: The session's redis-server, started by the first test that needs it.
+_session_servers: set = set()
+
+
 def _helpers() -> set:
     # multiprocessing's own long-lived helpers, started once per session.
     from multiprocessing import forkserver, resource_tracker
 
     pids = {getattr(forkserver._forkserver, "_forkserver_pid", None)}
     pids.add(getattr(resource_tracker._resource_tracker, "_pid", None))
-    return pids
+    return pids | _session_servers
 
 
 def test_children_lists_a_child_until_it_is_reaped():
@@ -92,3 +98,71 @@ def no_orphans():
     for proc in multiprocessing.active_children():
         proc.join(1)
     assert not left, f"processes left behind: {sorted(left)}"
+
+
+# -- one behaviour test, both hosts ----------------------------------------------------
+
+#: Seconds a Redis claim or lock outlives its holder in the tests of both faces.
+LEASE = 1.0
+
+
+class Faces:
+    """Makes SharedPODs/SharedTrackers, or RedisPODs/RedisTrackers: one test, both hosts."""
+
+    def __init__(self, kind: str, where: Any) -> None:
+        self.kind, self.where = kind, where
+        self.made: list = []
+        self._names = itertools.count()
+
+    @property
+    def link(self) -> type:
+        """The class whose ``call`` every operation of this face goes through."""
+        if self.kind == "shared":
+            from tastypy.shared.link import Link
+
+            return Link
+        from tastypy.redis.link import RedisLink
+
+        return RedisLink
+
+    def pod(self, init: Any = None) -> Any:
+        import tastypy
+
+        name = f"p{next(self._names)}"
+        if self.kind == "shared":
+            made = tastypy.SharedPOD(self.where / name, init=init)
+        else:
+            made = tastypy.RedisPOD(self.where, name, init=init, lease=LEASE)
+        self.made.append(made)
+        return made
+
+    def tracker(self, max_tries: int = 0, init: Any = None) -> Any:
+        import tastypy
+
+        name = f"t{next(self._names)}"
+        if self.kind == "shared":
+            made = tastypy.SharedTracker(self.where / name, max_tries=max_tries, init=init)
+        else:
+            made = tastypy.RedisTracker(self.where, name, max_tries=max_tries, init=init, lease=LEASE)
+        self.made.append(made)
+        return made
+
+    def orphans_free(self) -> None:
+        """Wait until a dead worker's key is free: its socket closing (shared), its lease (Redis)."""
+        time.sleep(1.5 * LEASE if self.kind == "redis" else 0.2)
+
+    def close(self) -> None:
+        for made in self.made:
+            made.close()
+
+
+@pytest.fixture(name="face", params=["shared", "redis"])
+def face_fixture(request, tmp_path):
+    """A maker of PODs and Trackers on one host: a SharedPOD server, or the session's redis-server."""
+    where = tmp_path
+    if request.param == "redis":
+        where = request.getfixturevalue("redis_url")
+        _session_servers.add(request.getfixturevalue("redis_server").process.pid)
+    faces = Faces(request.param, where)
+    yield faces
+    faces.close()

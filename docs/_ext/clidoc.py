@@ -25,7 +25,8 @@ def _argument(action: argparse.Action) -> tuple[str, str]:
     if action.option_strings:
         name = ", ".join(action.option_strings)
         if action.nargs != 0:
-            name += " " + (action.metavar or action.dest.upper())
+            choices = "{" + ",".join(action.choices) + "}" if action.choices else None
+            name += " " + (action.metavar or choices or action.dest.upper())
     else:
         name = action.metavar or action.dest.upper()
         if action.nargs == "?":
@@ -37,23 +38,27 @@ def _argument(action: argparse.Action) -> tuple[str, str]:
     return name, help_text
 
 
+def _section(title: str, parser: argparse.ArgumentParser, skip=()) -> list[str]:
+    lines = [title, "-" * len(title), "", parser.description or "", ""]
+    usage = " ".join(parser.format_usage().split()).removeprefix("usage: ")
+    lines += ["::", "", "    " + usage, ""]
+    rows = [
+        _argument(action)
+        for action in parser._actions
+        if not isinstance(action, (argparse._HelpAction, *skip))
+    ]
+    if rows:
+        lines += [".. list-table::", "   :widths: 1 3", ""]
+        for arg, text in rows:
+            lines += [f"   * - ``{arg}``", f"     - {text or '--'}"]
+        lines.append("")
+    return lines
+
+
 def _lines(parser: argparse.ArgumentParser) -> list[str]:
-    lines = []
+    lines = _section("tastypy", parser, skip=(argparse._SubParsersAction,))
     for name, sub in _subparsers(parser).items():
-        title = f"tastypy {name}"
-        lines += [title, "-" * len(title), "", sub.description or "", ""]
-        usage = sub.format_usage().strip().removeprefix("usage: ")
-        lines += ["::", "", "    " + usage, ""]
-        rows = [
-            _argument(action)
-            for action in sub._actions
-            if not isinstance(action, argparse._HelpAction)
-        ]
-        if rows:
-            lines += [".. list-table::", "   :widths: 1 3", ""]
-            for arg, text in rows:
-                lines += [f"   * - ``{arg}``", f"     - {text or '--'}"]
-            lines.append("")
+        lines += _section(f"tastypy {name}", sub)
     return lines
 
 

@@ -4,8 +4,8 @@ Knows nothing of disk or processes: an owner hands a proxy its callback and
 receives one ``Op`` per mutation.
 """
 
-from tastypy.observe.apply import apply
 from tastypy.keys import check_key
+from tastypy.observe.apply import apply
 from tastypy.observe.normal import copy, encode, format_path, normalize
 from tastypy.observe.op import Op
 from tastypy.observe.proxy import (

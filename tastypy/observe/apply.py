@@ -24,11 +24,11 @@ def apply(op: Op, root: Any) -> Any:
     in-place operators are allowed. ``op`` itself is never changed, so it can
     be applied again.
     """
-    path, method, args, kwargs = op
+    path, method, given, given_kwargs = op
     # The Op's objects must not become part of root: later changes to root
     # would change the Op too.
-    args = tuple(copy(a) for a in args)
-    kwargs = {k: copy(v) for k, v in kwargs}
+    args = tuple(copy(a) for a in given)
+    kwargs = {k: copy(v) for k, v in given_kwargs}
     if method in _OPERATORS:
         if not path:
             raise TypeError(f"{method} needs a key to act on")
@@ -48,13 +48,13 @@ def apply(op: Op, root: Any) -> Any:
     return result if observed is target else unwrap(result)
 
 
-def _follow(root: Any, path: tuple) -> Any:
+def _follow(root: Any, path: tuple[Any, ...]) -> Any:
     for step in path:
         root = root[step]
     return root
 
 
-def _observed(value: Any, path: tuple, root: Any) -> Any:
+def _observed(value: Any, path: tuple[Any, ...], root: Any) -> Any:
     """``value``, a plain container at ``path`` in ``root``, behind a proxy.
 
     A POD hands out proxies already; plain data gets one that reports to

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import wrapt
@@ -21,7 +22,7 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def _c_encoder() -> Any:
+def _c_encoder() -> Callable[[Any], str]:
     # JSONEncoder.encode builds a fresh C encoder on every call, a large part
     # of encoding one small value; build it once (same options as _ENCODER).
     make = getattr(json.encoder, "c_make_encoder", None)
@@ -38,19 +39,19 @@ encode = _c_encoder()
 class _Bad(Exception):
     """Raised inside the walk; carries the path back up to the caller."""
 
-    def __init__(self, error: type, message: str) -> None:
+    def __init__(self, error: type[Exception], message: str) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
-        self.path: list = []
+        self.path: list[Any] = []
 
 
-def format_path(path: tuple | list) -> str:
+def format_path(path: tuple[Any, ...] | list[Any]) -> str:
     """``('k', 'tags', 3)`` -> ``"['k']['tags'][3]"``."""
     return "".join(f"[{p!r}]" for p in path)
 
 
-def normalize(value: Any, path: tuple = ()) -> Any:
+def normalize(value: Any, path: tuple[Any, ...] = ()) -> Any:
     """Return a fresh copy of ``value`` in JSON normal form.
 
     Raises ``TypeError`` for data JSON cannot hold and ``ValueError`` for JSON
@@ -113,8 +114,8 @@ def _long_int(value: int) -> int:
     raise _Bad(ValueError, f"{unwritable_message(value)}; store it as a string")
 
 
-def _normal_list(value: Any) -> list:
-    out = []
+def _normal_list(value: Any) -> list[Any]:
+    out: list[Any] = []
     append = out.append
     for i, item in enumerate(value):
         t = type(item)
@@ -136,8 +137,8 @@ def _normal_list(value: Any) -> list:
     return out
 
 
-def _normal_dict(value: Any) -> dict:
-    out = {}
+def _normal_dict(value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for k, item in value.items():
         if type(k) is not str or not k.isascii():
             k = _other_key(k, value, out)
@@ -158,7 +159,7 @@ def _normal_dict(value: Any) -> dict:
     return out
 
 
-def _other_key(key: Any, given: Any, out: dict) -> str:
+def _other_key(key: Any, given: Any, out: dict[str, Any]) -> str:
     """The JSON name of ``key``, a key of ``given`` that is not ASCII text."""
     if type(key) is str:
         return _key_text(key)
@@ -172,7 +173,7 @@ def _other_key(key: Any, given: Any, out: dict) -> str:
     return name
 
 
-def dict_key(key: Any, path: tuple = ()) -> str:
+def dict_key(key: Any, path: tuple[Any, ...] = ()) -> str:
     """The string ``key`` becomes as a key of a dict value, or ``TypeError`` / ``ValueError``."""
     if type(key) is str and key.isascii():
         return key

@@ -16,10 +16,10 @@ class Op(NamedTuple):
     there, so they work on numbers and strings too.
     """
 
-    path: tuple
+    path: tuple[Any, ...]
     method: str
-    args: tuple = ()
-    kwargs: tuple = ()
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
 
     @property
     def key(self) -> Any:

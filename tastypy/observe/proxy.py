@@ -13,7 +13,8 @@ object at that place stays the same.
 from __future__ import annotations
 
 import collections.abc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex
 
 import wrapt
 
@@ -21,6 +22,14 @@ from tastypy.errors import ReadOnlyError
 from tastypy.keys import INT_CEILING, INT_FLOOR
 from tastypy.observe.normal import copy, dict_key, format_path, normalize
 from tastypy.observe.op import Op
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    # The stubs make the proxy generic over what it wraps; wrapt's runtime class is not subscriptable.
+    _Proxy = wrapt.BaseObjectProxy[Any]
+else:
+    _Proxy = wrapt.BaseObjectProxy
 
 _MISSING = object()
 
@@ -33,7 +42,7 @@ Report = Callable[[Op, Any], None]
 _new_op = tuple.__new__
 
 
-def _notify(ctx: list, method: str, args: tuple) -> None:
+def _notify(ctx: list[Any], method: str, args: tuple[Any, ...]) -> None:
     """Report ``Op(path, method, args)`` for the proxy of ``ctx`` to its owner.
 
     ``args`` must not be objects now held by the wrapped data: an Op is
@@ -67,7 +76,7 @@ def _notify(ctx: list, method: str, args: tuple) -> None:
     ctx[REPORT](_new_op(Op, (path, method, args, ())), root)
 
 
-def _find(node: Any, target: Any, path: tuple) -> tuple | None:
+def _find(node: Any, target: Any, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """The path of ``target`` (by identity) inside ``node``, or None."""
     if node is target:
         return path
@@ -85,7 +94,7 @@ def _find(node: Any, target: Any, path: tuple) -> tuple | None:
     return None
 
 
-def _child(ctx: list, where: Any, value: Any) -> Any:
+def _child(ctx: list[Any], where: Any, value: Any) -> Any:
     """``value``, found at ``where`` in the proxy of ``ctx``, as it is read."""
     proxy_class = ctx[KINDS].get(type(value))
     if proxy_class is None:
@@ -104,23 +113,24 @@ def _child(ctx: list, where: Any, value: Any) -> Any:
 
 def _plain(value: Any) -> bool:
     """True for a scalar already in normal form: nothing to copy or check."""
+    # `value` stays Any (a typed copy would cost the hot path), so its tests are Any too.
     t = type(value)
     if t is str:
-        return value.isascii()
+        return value.isascii()  # type: ignore[no-any-return]
     if t is int:
-        return INT_FLOOR < value < INT_CEILING
+        return INT_FLOOR < value < INT_CEILING  # type: ignore[no-any-return]
     return t is bool or value is None
 
 
-class _Observable(wrapt.BaseObjectProxy):
+class _Observable(_Proxy):
     # BaseObjectProxy: wrapt.ObjectProxy adds a Python-level __new__ that
     # costs a third of every proxy's creation. All state sits in one list
     # (fields WRAPPED … KINDS), read through the slot's descriptor (``_ctx``):
     # every access reads it, and one slot per field costs +75 % on reads.
     __slots__ = ("_self_ctx",)
-    _kinds: dict = {}
+    _kinds: ClassVar[dict[type, type[_Observable]]] = {}
 
-    def __init__(self, wrapped: Any, path: tuple, report: Report, root: Any) -> None:
+    def __init__(self, wrapped: Any, path: tuple[Any, ...], report: Report, root: Any) -> None:
         # The __wrapped__ setter, not BaseObjectProxy.__init__: that one also
         # copies __module__ and __doc__ of the wrapped object into the proxy's
         # own dict (reads of both are forwarded anyway), and for a dict or a
@@ -139,9 +149,9 @@ class _Observable(wrapt.BaseObjectProxy):
         return iter(_ctx(self)[WRAPPED])
 
     @property
-    def _self_path(self) -> tuple:
+    def _self_path(self) -> tuple[Any, ...]:
         """The path from the top-level key (for subclasses' messages)."""
-        return _ctx(self)[PATH]
+        return _ctx(self)[PATH]  # type: ignore[no-any-return]  # (the state list holds Any)
 
     def _self_is_here(self, where: Any, value: Any) -> bool:
         """True when ``value`` is a proxy of the object already at ``where``.
@@ -162,10 +172,10 @@ class _Observable(wrapt.BaseObjectProxy):
     def __copy__(self) -> Any:
         return copy(_ctx(self)[WRAPPED])
 
-    def __deepcopy__(self, memo: dict) -> Any:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return copy(_ctx(self)[WRAPPED])
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         # The plain value, as pickle writes a list or dict (``list.__reduce_ex__``
         # itself refuses protocols 0 and 1).
         wrapped = _ctx(self)[WRAPPED]
@@ -184,9 +194,11 @@ class _Observable(wrapt.BaseObjectProxy):
 # Bound once: attribute reads and writes on a wrapt proxy go through its
 # generic getattr / setattr (~130 ns a read); the slot's own descriptor takes
 # half that, and every access of a proxy reads its state.
-_set_wrapped = wrapt.BaseObjectProxy.__wrapped__.__set__  # type: ignore[attr-defined]
-_set_ctx = _Observable._self_ctx.__set__  # type: ignore[attr-defined]
-_ctx = _Observable._self_ctx.__get__  # type: ignore[attr-defined]
+# (wrapt's stubs declare __wrapped__ an instance variable, and mypy does not
+# model a slot's descriptor: the ignores below.)
+_set_wrapped = wrapt.BaseObjectProxy.__wrapped__.__set__  # type: ignore[misc]
+_set_ctx: Callable[[_Observable, list[Any]], None] = _Observable._self_ctx.__set__  # type: ignore[attr-defined]
+_ctx: Callable[[_Observable], list[Any]] = _Observable._self_ctx.__get__  # type: ignore[attr-defined]
 
 
 class ObservableDict(_Observable):
@@ -203,10 +215,10 @@ class ObservableDict(_Observable):
             return default
         return _child(ctx, key, value)
 
-    def values(self) -> collections.abc.ValuesView:
+    def values(self) -> collections.abc.ValuesView[Any]:
         return collections.abc.ValuesView(self)
 
-    def items(self) -> collections.abc.ItemsView:
+    def items(self) -> collections.abc.ItemsView[Any, Any]:
         return collections.abc.ItemsView(self)
 
     def __or__(self, other: Any) -> Any:
@@ -250,9 +262,9 @@ class ObservableDict(_Observable):
             raise KeyError(key)
         return default
 
-    def popitem(self) -> tuple:
+    def popitem(self) -> tuple[Any, Any]:
         ctx = _ctx(self)
-        item = ctx[WRAPPED].popitem()
+        item: tuple[Any, Any] = ctx[WRAPPED].popitem()
         _notify(ctx, "pop", (item[0],))
         return item
 
@@ -272,15 +284,15 @@ class ObservableDict(_Observable):
             ctx[WRAPPED].update(changes)
             _notify(ctx, "update", (copy(changes),))
 
-    def __ior__(self, other: Any) -> ObservableDict:
+    def __ior__(self, other: Any) -> Self:
         self.update(other)
         return self
 
-    def _self_changes(self, given: dict) -> dict:
+    def _self_changes(self, given: dict[Any, Any]) -> dict[str, Any]:
         # Validate everything before changing anything.
         path = _ctx(self)[PATH]
-        changes = {}
-        names: dict = {}
+        changes: dict[str, Any] = {}
+        names: dict[str, Any] = {}
         for key, value in given.items():
             name = dict_key(key, path)
             if name in names:
@@ -319,13 +331,14 @@ class ObservableList(_Observable):
         for index in range(len(ctx[WRAPPED]) - 1, -1, -1):
             yield _child(ctx, index, ctx[WRAPPED][index])
 
-    def __add__(self, other: Any) -> list:
+    # Any: ``other.__radd__`` may answer instead.
+    def __add__(self, other: Any) -> Any:
         return copy(_ctx(self)[WRAPPED]) + other
 
-    def __radd__(self, other: Any) -> list:
+    def __radd__(self, other: Any) -> Any:
         return other + copy(_ctx(self)[WRAPPED])
 
-    def __mul__(self, times: Any) -> list:
+    def __mul__(self, times: Any) -> list[Any]:
         return [copy(v) for _ in range(times) for v in _ctx(self)[WRAPPED]]
 
     __rmul__ = __mul__
@@ -356,11 +369,11 @@ class ObservableList(_Observable):
             ctx[WRAPPED].extend(values)
             _notify(ctx, "extend", (copy(values),))
 
-    def __iadd__(self, values: Any) -> ObservableList:
+    def __iadd__(self, values: Any) -> Self:
         self.extend(values)
         return self
 
-    def __imul__(self, times: Any) -> ObservableList:
+    def __imul__(self, times: Any) -> Self:
         ctx = _ctx(self)
         before = len(ctx[WRAPPED])
         ctx[WRAPPED] *= times
@@ -444,7 +457,7 @@ MUTATORS = {
 }
 
 
-def _refuse(name: str) -> Callable:
+def _refuse(name: str) -> Callable[..., None]:
     def refuse(self: _Observable, *args: Any, **kwargs: Any) -> None:
         raise ReadOnlyError(
             f"value at {format_path(_ctx(self)[PATH]) or 'top level'}: {name}() "

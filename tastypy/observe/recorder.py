@@ -8,7 +8,8 @@ happen together).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from tastypy.keys import check_key
 from tastypy.observe.normal import format_path, normalize
@@ -27,9 +28,9 @@ INPLACE = (
 class Recorder:
     """A path into a remote mapping; mutating it emits an ``Op``."""
 
-    __slots__ = ("_path", "_emit")
+    __slots__ = ("_emit", "_path")
 
-    def __init__(self, emit: Callable[[Op], Any], path: tuple = ()) -> None:
+    def __init__(self, emit: Callable[[Op], Any], path: tuple[Any, ...] = ()) -> None:
         self._emit = emit
         self._path = path
 
@@ -53,7 +54,14 @@ class Recorder:
             check_key(key)
         return self._emit(Op(self._path, "__delitem__", (key,)))
 
-    def __getattr__(self, name: str) -> Callable:
+    if TYPE_CHECKING:  # set below, for each name of INPLACE
+
+        def __iadd__(self, other: Any) -> Any: ...
+
+        __isub__ = __imul__ = __imatmul__ = __itruediv__ = __ifloordiv__ = __imod__ = __iadd__
+        __ipow__ = __ilshift__ = __irshift__ = __iand__ = __ixor__ = __ior__ = __iadd__
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
         path = self._path
@@ -73,7 +81,9 @@ class Recorder:
         return call
 
 
-def _top_args(name: str, args: tuple, kwargs: dict) -> tuple:
+def _top_args(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]:
     """``args`` and ``kwargs`` of a method of the mapping itself, for an ``Op``.
 
     Its keys are top-level keys and keep their exact type (``1``, ``(1, 'a')``);
@@ -89,13 +99,13 @@ def _top_args(name: str, args: tuple, kwargs: dict) -> tuple:
     return args, tuple((k, normalize(v, (k,))) for k, v in kwargs.items())
 
 
-def _arg(value: Any, path: tuple, where: Any) -> Any:
+def _arg(value: Any, path: tuple[Any, ...], where: Any) -> Any:
     if type(value) is slice:
         return value
     return normalize(value, path + (where,))
 
 
-def _inplace(method: str) -> Callable:
+def _inplace(method: str) -> Callable[[Recorder, Any], Any]:
     def record(self: Recorder, other: Any) -> Any:
         self._emit(Op(self._path, method, (_arg(other, self._path, method),)))
         return APPLIED

@@ -1,14 +1,22 @@
-"""``RedisPOD`` and ``RedisTracker``: the client face over a Redis server."""
+"""``RedisPOD`` and ``RedisTracker``: the client face over a Redis server.
+
+Generic like the other faces: ``RedisPOD[K, V]`` over its key and value
+types, ``RedisTracker[K, R]`` over its key and record types (``R`` a
+``TypedDict`` extending ``tastypy.TaskRecord``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
+from tastypy.counts import R
+from tastypy.keys import K, V
 from tastypy.redis.link import RedisLink
 from tastypy.shared.face import ClientPOD, ClientTracker
 
 
-class RedisPersistentOrderedDict(ClientPOD):
+class RedisPersistentOrderedDict(ClientPOD[K, V]):
     """A POD held by a Redis server under ``name``, used from any number of machines.
 
     ``url`` is a Redis URL as ``redis.Redis.from_url`` takes it. Each call is
@@ -20,9 +28,15 @@ class RedisPersistentOrderedDict(ClientPOD):
     """
 
     _kind = "pod"
+    _link: RedisLink
 
     def __init__(
-        self, url: str, name: str, init: Mapping | Iterable | None = None, *, lease: float = 30.0
+        self,
+        url: str,
+        name: str,
+        init: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
+        *,
+        lease: float = 30.0,
     ) -> None:
         self._link = RedisLink(url, name, self._kind, lease=lease)
         self._link.open()
@@ -44,7 +58,7 @@ class RedisPersistentOrderedDict(ClientPOD):
         self._link.destroy()
 
 
-class RedisProgressTracker(ClientTracker, RedisPersistentOrderedDict):
+class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]):
     """A ProgressTracker held by a Redis server, its work shared between machines.
 
     A ``try_keys()`` loop's key is claimed for ``lease`` seconds of the
@@ -62,7 +76,7 @@ class RedisProgressTracker(ClientTracker, RedisPersistentOrderedDict):
         url: str,
         name: str,
         max_tries: int = 0,
-        init: Mapping | Iterable | None = None,
+        init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         *,
         lease: float = 30.0,
     ) -> None:

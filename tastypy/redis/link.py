@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tastypy.errors import DuplicateKeyError
@@ -38,13 +38,18 @@ BUDGET = 500
 BATCH = 500
 #: Seconds between two tries to take a lock held by another process.
 POLL = 0.05
+#: Seconds a call keeps trying to reconnect (a server restarting) before its error.
+RIDE_OUT = 10.0
 
-_SCRIPTS = {name: src for name, src in vars(scripts).items() if name.isupper() and type(src) is str}
-_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _SCRIPTS.items()}
+_SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in scripts.SCRIPTS.items()}
 
 
 class RedisLink:
     """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
+
+    #: Run the scripts as Redis 7 functions (``FCALL``) where the server
+    #: allows it, else by ``EVALSHA`` (tests set it False to run that path).
+    functions = True
 
     def __init__(self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0) -> None:
         if type(url) is not str or not url:
@@ -65,8 +70,11 @@ class RedisLink:
         self._tracker = kind == "tracker"
         self._pid: int | None = None
         self._redis: Any = None
-        self._loops: set = set()
-        self._ahead: dict = {}
+        self._threads = threading.local()
+        self._fcall = self.functions
+        #: This process's ``try_keys()`` loops, and each one's orphans handed ahead of its scan.
+        self._loops: set[str] = set()
+        self._ahead: dict[str, dict[str, int]] = {}
         self._closed = False
 
     def __reduce__(self) -> Any:
@@ -82,31 +90,100 @@ class RedisLink:
         if self._pid != os.getpid():
             # A forked child gets its own pool; the parent's sockets stay the parent's.
             self._redis = connect.client(self.url)
+            self._threads = threading.local()
             self._loops = set()
             self._ahead = {}
             self._pid = os.getpid()
         return self._redis
 
+    def _thread_client(self) -> Any:
+        """This thread's client for the scripts: one connection of the pool, held.
+
+        Held rather than checked out of the pool for each call (a third of
+        a call's time in the client); one per thread, as a held connection
+        must not be shared.
+        """
+        import redis
+
+        pool = self._client().connection_pool
+        mine = getattr(self._threads, "client", None)
+        if mine is None:
+            mine = self._threads.client = redis.Redis(connection_pool=pool, single_connection_client=True)
+        return mine
+
     def _run(self, script: str, *args: Any) -> Any:
-        """Run a script of ``scripts`` with the keys it uses and the caller's kind."""
+        """Run an operation's script with the keys it uses and the caller's kind."""
         count = scripts.KEYS[script]
         return self._eval(script, count, *self._keys[:count], self.kind, *args)
 
     def _eval(self, script: str, *args: Any) -> Any:
+        """Run ``script`` (``args``: the number of keys, keys, then ARGV) as a function, else by EVALSHA."""
         import redis
 
-        client = self._client()
+        client = self._thread_client()
+        if self._fcall:
+            try:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
+            except redis.ResponseError as error:
+                if str(error).startswith("Function not found"):  # first use, or a flushed server
+                    self._load(client)
+                elif isinstance(error, redis.exceptions.NoPermissionError) or str(error).startswith(
+                    "unknown command"
+                ):
+                    self._fcall = False  # Redis < 7, or FCALL not allowed to this user
+                else:
+                    raise
+            if self._fcall:
+                return client.fcall(scripts.FUNCTIONS[script], *args)
         try:
             return client.evalsha(_SHAS[script], *args)
         except redis.exceptions.NoScriptError:  # a restarted server forgot it
-            return client.eval(_SCRIPTS[script], *args)
+            return client.eval(scripts.SCRIPTS[script], *args)
+
+    def _load(self, client: Any) -> None:
+        """Load the function library; where the server refuses, use EVALSHA from now on."""
+        import redis
+
+        try:
+            client.function_load(scripts.LIBRARY)
+        except redis.ResponseError as error:
+            # Another client loaded it meanwhile; else no right to FUNCTION LOAD.
+            if "already exists" not in str(error):
+                self._fcall = False
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
-        self.call("_check_kind")
+        self._call("_check_kind", (), {}, ride_out=False)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Run operation ``name`` on the server, raising the POD's errors."""
+        """Run operation ``name`` on the server, raising the POD's errors.
+
+        While the server cannot be reached (a restart), the call tries again
+        for up to ``RIDE_OUT`` seconds, then raises ``ConnectionError``
+        naming the URL. A call whose reply was lost when the server went
+        away may have been applied: trying it again may apply it twice.
+        """
+        return self._call(name, args, kwargs, ride_out=True)
+
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], ride_out: bool) -> Any:
+        import redis
+
+        deadline = None
+        pause = 0.05
+        while True:
+            try:
+                return self._call_once(name, args, kwargs)
+            except redis.AuthenticationError as error:
+                raise connect.unreachable(self.where, self.url, error) from None
+            except redis.ConnectionError as error:
+                now = time.monotonic()
+                deadline = deadline or now + RIDE_OUT
+                if not ride_out or now >= deadline:
+                    raise connect.unreachable(self.where, self.url, error) from None
+                time.sleep(min(pause, deadline - now))
+                pause = min(0.5, pause * 2)
+
+    def _call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         import redis
 
         if self._closed:
@@ -122,7 +199,7 @@ class RedisLink:
             if "DB index" in str(error):
                 raise connect.unreachable(self.where, self.url, error) from None
             raise
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except redis.TimeoutError as error:
             raise connect.unreachable(self.where, self.url, error) from None
 
     def _wrong_kind(self, kind: str) -> ValueError:
@@ -131,6 +208,11 @@ class RedisLink:
             f"{self.where} holds a {other}; open it as tastypy.{other}, "
             "or drop() it first to reuse the name"
         )
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (the renewer then leaves it alone)."""
+        return self._closed
 
     def close(self) -> None:
         """Free this link's work claims and this process's lock, close its connections."""
@@ -154,7 +236,8 @@ class RedisLink:
 
     def destroy(self) -> int:
         """Delete every Redis key of this name (and no other); return how many."""
-        return self.call("_destroy")
+        gone: int = self.call("_destroy")
+        return gone
 
     # -- keys and values -------------------------------------------------------
 
@@ -174,7 +257,7 @@ class RedisLink:
             return encode(self._record(key, value))
         return encode(normalize(value, (key,)))
 
-    def _record(self, key: Any, value: Any) -> dict:
+    def _record(self, key: Any, value: Any) -> dict[str, Any]:
         plain = unwrap(value)
         if not isinstance(plain, dict):
             raise TypeError(
@@ -203,7 +286,8 @@ class RedisLink:
             raise self._wrong_kind(kind)
 
     def _stored_kind(self) -> str | None:
-        return self._client().hget(self._meta, "kind")
+        kind: str | None = self._client().hget(self._meta, "kind")
+        return kind
 
     def _getitem(self, key: Any) -> Any:
         found, value = self._get(key)
@@ -211,7 +295,7 @@ class RedisLink:
             raise KeyError(key)
         return value
 
-    def _get(self, key: Any) -> tuple:
+    def _get(self, key: Any) -> tuple[bool, Any]:
         ktext = self._lookup(key)
         text = None if ktext is None else self._client().hget(self._values, ktext)
         if text is None:
@@ -231,7 +315,8 @@ class RedisLink:
         return ktext is not None and bool(self._client().hexists(self._values, ktext))
 
     def _len(self) -> int:
-        return self._client().hlen(self._values)
+        count: int = self._client().hlen(self._values)
+        return count
 
     def _pop(self, key: Any, default: Any = _MISSING) -> Any:
         ktext = self._lookup(key)
@@ -242,7 +327,7 @@ class RedisLink:
             return default
         return json.loads(old)
 
-    def _popitem(self) -> tuple:
+    def _popitem(self) -> tuple[Any, Any]:
         got = self._run("POPITEM")
         if got is None:
             raise KeyError(f"popitem(): {self.where} is empty")
@@ -273,13 +358,13 @@ class RedisLink:
         if self._tracker:
             self._merge(checked)
             return
-        args: list = []
+        args: list[str] = []
         for key, value in checked:
             args += [self._key(key), self._text(key, value)]
         if args:
             self._run("PUT_MANY", *args)
 
-    def _merge(self, pairs: list) -> None:
+    def _merge(self, pairs: list[tuple[Any, Any]]) -> None:
         """The tracker's update: each dict merged into its record, all or nothing."""
         for key, value in pairs:
             if not isinstance(value, dict):
@@ -287,14 +372,14 @@ class RedisLink:
         ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
         while True:
             olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
-            merged: dict = {}
+            merged: dict[str, tuple[Any, dict[str, Any]]] = {}
             for key, value in pairs:
                 ktext = self._key(key)
                 if ktext not in merged:
                     old = olds[ktext]
                     merged[ktext] = (key, json.loads(old) if old is not None else {})
                 merged[ktext] = (key, {**merged[ktext][1], **value})
-            args: list = []
+            args: list[str] = []
             for ktext, (key, record) in merged.items():
                 args += [ktext, olds[ktext] or "", encode(self._record(key, record))]
             if not args or self._run("CAS", *args):
@@ -310,15 +395,15 @@ class RedisLink:
         if not self._contains(key):
             raise KeyError(key)
 
-    def _dirty(self) -> set:
+    def _dirty(self) -> set[Any]:
         return set()
 
     # -- reading in chunks -------------------------------------------------------
 
-    def _keys_at(self, start: int, count: int) -> list:
+    def _keys_at(self, start: int, count: int) -> list[Any]:
         return [_key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
 
-    def _items_at(self, start: int, count: int) -> list:
+    def _items_at(self, start: int, count: int) -> list[tuple[Any, Any]]:
         client = self._client()
         while True:
             ktexts = client.zrange(self._order, start, start + count - 1)
@@ -327,7 +412,9 @@ class RedisLink:
                 return [(_key_of(k), json.loads(t)) for k, t in zip(ktexts, texts)]
             # A key was deleted between the two reads: read the chunk again.
 
-    def _scan(self, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
+    def _scan(
+        self, start: int, count: int, test: str, allow_aborted: bool, values: bool
+    ) -> tuple[list[Any], int, bool]:
         got = self._run("SCAN", start, count, test, _flag(allow_aborted), self.max_tries, _flag(values))
         found = [
             (_key_of(got[i]), json.loads(got[i + 1])) if values else _key_of(got[i])
@@ -335,7 +422,7 @@ class RedisLink:
         ]
         return found, int(got[0]), got[1] == "1"
 
-    def _equals(self, other: dict) -> bool:
+    def _equals(self, other: dict[Any, Any]) -> bool:
         if len(other) != self._len():
             return False
         pairs = list(other.items())
@@ -413,10 +500,11 @@ class RedisLink:
             raise DuplicateKeyError(self._duplicate(key))
 
     def _add_if_absent(self, key: Any) -> bool:
-        return self._run("ADD", "absent", self._key(key))[0] == 1
+        added: bool = self._run("ADD", "absent", self._key(key))[0] == 1
+        return added
 
-    def _add_many(self, keys: list) -> None:
-        seen: set = set()
+    def _add_many(self, keys: list[Any]) -> None:
+        seen: set[str] = set()
         ktexts = []
         for key in keys:
             ktext = self._key(key)
@@ -429,9 +517,10 @@ class RedisLink:
             if got[0] == 0:
                 raise DuplicateKeyError(self._duplicate(_key_of(got[1])) + "; nothing was added")
 
-    def _add_many_if_absent(self, keys: list) -> int:
+    def _add_many_if_absent(self, keys: list[Any]) -> int:
         ktexts = list(dict.fromkeys(self._key(key) for key in keys))
-        return self._run("ADD", "absent", *ktexts)[0] if ktexts else 0
+        added: int = self._run("ADD", "absent", *ktexts)[0] if ktexts else 0
+        return added
 
     def _duplicate(self, key: Any) -> str:
         return (
@@ -447,7 +536,7 @@ class RedisLink:
         if got == 0:
             raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
 
-    def _flags(self, key: Any) -> dict | None:
+    def _flags(self, key: Any) -> dict[str, Any] | None:
         found, record = self._get(key)
         return record if found else None
 
@@ -463,7 +552,8 @@ class RedisLink:
         record = self._flags(key)
         if record is None:
             raise self._absent(key)
-        return record["_tries"]
+        tries: int = record["_tries"]
+        return tries
 
     def _should(self, key: Any, allow_aborted: bool, add: bool, count: bool) -> bool:
         ktext = self._key(key) if add else self._lookup(key)
@@ -472,7 +562,8 @@ class RedisLink:
             got = self._run("SHOULD", ktext, _flag(allow_aborted), self.max_tries, _flag(add), _flag(count))
         if got is None:
             raise self._absent(key)
-        return got == 1
+        yes: bool = got == 1
+        return yes
 
     def _counter(self, name: str) -> int:
         return int(self._client().hget(self._meta, name) or 0)
@@ -608,28 +699,28 @@ def _check_record(key: Any, value: Any) -> None:
         check_field(key, field, value[field])
 
 
-def _tracker_op(what: str) -> Any:
+def _tracker_op(what: str) -> Callable[[RedisLink, Any], None]:
     def run(self: RedisLink, key: Any) -> None:
         self._field(key, what)
 
     return run
 
 
-def _should_op(add: bool, count: bool) -> Any:
+def _should_op(add: bool, count: bool) -> Callable[[RedisLink, Any, bool], bool]:
     def run(self: RedisLink, key: Any, allow_aborted: bool = False) -> bool:
         return self._should(key, allow_aborted, add, count)
 
     return run
 
 
-def _counter_op(name: str) -> Any:
+def _counter_op(name: str) -> Callable[[RedisLink], int]:
     def run(self: RedisLink) -> int:
         return self._counter(name)
 
     return run
 
 
-_POD_OPS = {
+_POD_OPS: dict[str, Callable[..., Any]] = {
     "__getitem__": RedisLink._getitem,
     "__setitem__": RedisLink._setitem,
     "__delitem__": RedisLink._delitem,
@@ -661,7 +752,7 @@ _POD_OPS = {
     "_destroy": RedisLink._destroy,
 }
 
-_TRACKER_ONLY = {
+_TRACKER_ONLY: dict[str, Callable[..., Any]] = {
     "add": RedisLink._add,
     "add_if_absent": RedisLink._add_if_absent,
     "add_many": RedisLink._add_many,

@@ -19,11 +19,15 @@ import redis.exceptions
 
 from tastypy.observe import Op, apply, encode
 
-#: The engine, for the host's scripts to put before their own body. It
-#: defines two locals: ``tastypy_apply(text, argv, first)`` -> ``new_text,
+#: The engine as a function library holds it: ``tastypy_load()`` defines
+#: the locals ``LUA_LIBRARY`` names (a library runs it at its first call).
+LUA_ENGINE = (Path(__file__).parent / "lua" / "apply.lua").read_text(encoding="utf-8")
+
+#: The engine, for a script to put before its own body. It defines two
+#: locals: ``tastypy_apply(text, argv, first)`` -> ``new_text,
 #: result_text`` or ``nil, kind, detail``, and ``tastypy_record_bits(text)``
 #: -> ``bits, tries`` (done 1, tried 2, aborted 4) or ``nil``.
-LUA_LIBRARY = (Path(__file__).parent / "lua" / "apply.lua").read_text(encoding="utf-8")
+LUA_LIBRARY = LUA_ENGINE + "tastypy_load()\n"
 
 #: ``kind`` of a Lua reply that asks for the Python path.
 FALLBACK = "fallback"

@@ -11,18 +11,30 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from tastypy.redis.link import RedisLink
 
 #: The longest pause of the renewer thread (seconds).
 TICK = 1.0
 
-_process: dict = {"pid": None, "token": "", "locks": {}}
+
+class _Held(TypedDict):
+    """What this process holds: its pid, its token, and its locks' depths by ``(url, name)``."""
+
+    pid: int | None
+    token: str
+    locks: dict[tuple[str, str], int]
 
 
-def _mine() -> dict:
+_process: _Held = {"pid": None, "token": "", "locks": {}}
+
+
+def _mine() -> _Held:
     if _process["pid"] != os.getpid():
         # A new process (a fork too) holds nothing yet, under a token of its own.
-        _process.update(pid=os.getpid(), token=f"{os.getpid()}-{os.urandom(8).hex()}", locks={})
+        _process.update({"pid": os.getpid(), "token": f"{os.getpid()}-{os.urandom(8).hex()}", "locks": {}})
     return _process
 
 
@@ -31,7 +43,7 @@ def process_token() -> str:
     return _mine()["token"]
 
 
-def held_locks() -> dict:
+def held_locks() -> dict[tuple[str, str], int]:
     """``(url, name) -> depth`` of the locks this process holds."""
     return _mine()["locks"]
 
@@ -41,7 +53,7 @@ class Renewer:
 
     def __init__(self) -> None:
         self.pid: int | None = None
-        self.links: weakref.WeakSet = weakref.WeakSet()
+        self.links: weakref.WeakSet[RedisLink] = weakref.WeakSet()
         self.guard = threading.Lock()
         self.wake = threading.Event()
         self.tick = TICK
@@ -53,7 +65,7 @@ class Renewer:
         self.tick = TICK
         self.pid = None
 
-    def watch(self, link: Any) -> None:
+    def watch(self, link: RedisLink) -> None:
         """Renew ``link``'s claims and lock from now on (starting the thread if needed)."""
         with self.guard:
             if self.pid != os.getpid():
@@ -69,7 +81,12 @@ class Renewer:
 
         while True:
             with self.guard:
-                links = list(self.links)
+                links = [link for link in self.links if not link.closed]
+                if not links:
+                    # Nothing left to renew: end, so that a program that is
+                    # done with Redis forks with no thread of ours running.
+                    self.pid = None
+                    return
                 self.tick = min([TICK, *(link.lease / 4 for link in links)])
             if self.wake.wait(self.tick):
                 self.wake.clear()

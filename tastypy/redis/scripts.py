@@ -14,18 +14,22 @@ ARGV, the kind (``pod`` or ``tracker``) of the caller.
 
 from __future__ import annotations
 
-from tastypy.redis.ops import LUA_LIBRARY
+import hashlib
 
-_HEAD = r"""
-local V, M, C, W, O, R, L = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local TRACKER = ARGV[1] == 'tracker'
-local call = redis.call
+from tastypy.redis.ops import LUA_ENGINE
 
-do
+_COMMON = r"""
+local V, M, C, W, O, R, L, TRACKER, call
+
+-- Each script starts here: the keys and kind of this call, then the kind check.
+local function begin(keys, argv)
+  V, M, C, W, O, R, L = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
+  TRACKER = argv[1] == 'tracker'
+  call = redis.call  -- not there while a function library loads
   local kind = call('HGET', M, 'kind')
   if not kind then
-    call('HSET', M, 'kind', ARGV[1])
-  elseif kind ~= ARGV[1] then
+    call('HSET', M, 'kind', argv[1])
+  elseif kind ~= argv[1] then
     return redis.error_reply('TASTYPY-KIND ' .. kind)
   end
 end
@@ -116,41 +120,33 @@ end
 """
 
 #: ARGV: kind, key, text.
-SET = _HEAD + "put(ARGV[2], ARGV[3])"
+SET = "put(ARGV[2], ARGV[3])"
 
 #: ARGV: kind, key. Returns the old text, or nil when absent.
-DELETE = _HEAD + "return del(ARGV[2])"
+DELETE = "return del(ARGV[2])"
 
 #: ARGV: kind. Returns {key, text} of the last key, or nil when empty.
-POPITEM = (
-    _HEAD
-    + """
+POPITEM = """
 local last = call('ZRANGE', O, -1, -1)[1]
 if not last then return false end
 return {last, del(last)}
 """
-)
 
 #: ARGV: kind, key, text. Returns the text now stored.
-SETDEFAULT = (
-    _HEAD
-    + """
+SETDEFAULT = """
 local old = call('HGET', V, ARGV[2])
 if old then return old end
 put(ARGV[2], ARGV[3])
 return ARGV[3]
 """
-)
 
 #: ARGV: kind, key, then the Op as ``ops.op_args`` gives it. Applies the Op
 #: to the key's text with the Lua engine. Returns {1, result text}, {2} when
 #: the key is absent, or {0, kind, detail}: an error, or 'fallback' when
 #: Python must apply it (also when a record would lose its special fields'
 #: places or kinds: the Python path gives the Tracker's error).
-APPLY = (
-    _HEAD
-    + LUA_LIBRARY
-    + """
+APPLY = """
+if not tastypy_apply then tastypy_load() end
 local k = ARGV[2]
 local old = call('HGET', V, k)
 if not old then return {2} end
@@ -167,30 +163,21 @@ call('HSET', V, k, new)
 recount(old, new)
 return {1, result}
 """
-)
 
 #: ARGV: kind, key1, text1, key2, text2, ...
-PUT_MANY = (
-    _HEAD
-    + """
+PUT_MANY = """
 for i = 2, #ARGV, 2 do put(ARGV[i], ARGV[i + 1]) end
 """
-)
 
 #: ARGV: kind. Deletes every key and claim; the insertion counter goes on.
-CLEAR = (
-    _HEAD
-    + """
+CLEAR = """
 call('DEL', V, O, C, W, L, R)
 call('HSET', M, 'done', 0, 'tried', 0, 'aborted', 0)
 """
-)
 
 #: ARGV: kind, then (key, expected text or '' for absent, new text or '' to
 #: delete) triples. Returns 0, changing nothing, when a text is not the expected.
-CAS = (
-    _HEAD
-    + """
+CAS = """
 for i = 2, #ARGV, 3 do
   if (call('HGET', V, ARGV[i]) or '') ~= ARGV[i + 1] then return 0 end
 end
@@ -199,14 +186,11 @@ for i = 2, #ARGV, 3 do
 end
 return 1
 """
-)
 
 #: ARGV: kind, 'strict' or 'absent', keys... The new keys get the default
 #: record. strict: nothing added when one is present, returns {0, that key}
 #: or {1}; absent: adds the absent ones, returns {how many}.
-ADD = (
-    _HEAD
-    + """
+ADD = """
 local fresh = '{"_done":false,"_tries":0,"_aborted":false}'
 if ARGV[2] == 'strict' then
   for i = 3, #ARGV do
@@ -224,13 +208,10 @@ for i = 3, #ARGV do
 end
 return {added}
 """
-)
 
 #: ARGV: kind, key, what (done, not_done, abort, unabort, inc, dec, reset).
 #: Returns nil when the key is absent, 0 when there is no try to take back.
-FIELD = (
-    _HEAD
-    + """
+FIELD = """
 local k, what = ARGV[2], ARGV[3]
 local old = call('HGET', V, k)
 if not old then return false end
@@ -251,13 +232,10 @@ end
 if what == 'done' or what == 'abort' then release(k) end
 return 1
 """
-)
 
 #: ARGV: kind, key, allow_aborted ('1' or ''), max_tries, add ('1' or ''),
 #: count a try ('1' or ''). Returns nil when absent (and not added), else 0 or 1.
-SHOULD = (
-    _HEAD
-    + """
+SHOULD = """
 local k, allow, max = ARGV[2], ARGV[3] == '1', ARGV[4]
 local old = call('HGET', V, k)
 if not old then
@@ -274,14 +252,11 @@ if ARGV[6] == '1' then
 end
 return 1
 """
-)
 
 #: ARGV: kind, start position, count, test ('todo' or 'aborted'),
 #: allow_aborted, max_tries, values ('1' or ''). Returns {next start, end
 #: ('1' or ''), key1, text1 or '', ...}.
-SCAN = (
-    _HEAD
-    + """
+SCAN = """
 local count, test, allow, max, values = tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1', ARGV[6], ARGV[7] == '1'
 local got = call('ZRANGEBYSCORE', O, ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', 0, count)
 local out = {ARGV[2], #got < 2 * count and '1' or ''}
@@ -297,7 +272,6 @@ for i = 1, #got, 2 do
 end
 return out
 """
-)
 
 #: ARGV: kind, loop id, start position, allow_aborted, max_tries, values,
 #: lease (ms), how many keys to look at, then keys the scan passes over
@@ -307,20 +281,17 @@ return out
 #: claimed. Returns {'key', key, next start, text or '', the position of an
 #: orphan or ''}, {'more', next start} when nothing was found within the
 #: budget, or {'end'}.
-NEXT = (
-    _HEAD
-    + """
+NEXT = """
 local loop, start, allow, max = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
 local values, lease, budget = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
 local time = now()
 local skip = {}
 for i = 9, #ARGV do skip[ARGV[i]] = true end
 
+-- the loop's previous key (most often released already by mark_done);
+-- hand() overwrites the loop's entry, the other ends delete it
 local prev = call('HGET', L, loop)
-if prev then
-  if call('HGET', W, prev) == loop then release(prev) end
-  call('HDEL', L, loop)
-end
+if prev and call('HGET', W, prev) == loop then release(prev) end
 
 for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) do
   local owner = call('HGET', W, k)
@@ -330,7 +301,11 @@ for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) d
   if position then call('ZADD', R, position, k) end
 end
 
-local function hand(k, old, after, orphan)
+local function after(k)
+  return num(tonumber(call('ZSCORE', O, k)) + 1)
+end
+
+local function hand(k, old, next, orphan)
   local d, t, a, rest = fields(old)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
@@ -338,7 +313,7 @@ local function hand(k, old, after, orphan)
   call('HSET', W, k, loop)
   call('HSET', L, loop, k)
   call('ZADD', C, time + lease, k)
-  return {'key', k, after, values and new or '', orphan or ''}
+  return {'key', k, next, values and new or '', orphan or ''}
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
@@ -349,49 +324,46 @@ for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   end
 end
 
--- in small batches: the key handed out is most often among the first
-local from, seen, batch = start, 0, 16
+-- in small batches, without scores (only the key handed out needs its
+-- position): the key is most often among the first few
+local from, seen, batch = start, 0, 8
 while seen < budget do
-  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
-  for i = 1, #got, 2 do
-    local k = got[i]
+  local got = call('ZRANGEBYSCORE', O, from, '+inf', 'LIMIT', 0, batch)
+  for _, k in ipairs(got) do
     if not skip[k] and call('HEXISTS', W, k) == 0 then
       local text = call('HGET', V, k)
-      if todo(text, allow, max) then return hand(k, text, num(tonumber(got[i + 1]) + 1)) end
+      if todo(text, allow, max) then return hand(k, text, after(k)) end
     end
   end
-  if #got < 2 * batch then return {'end'} end
-  from = num(tonumber(got[#got]) + 1)
+  if #got < batch then
+    call('HDEL', L, loop)
+    return {'end'}
+  end
+  from = after(got[#got])
   seen = seen + batch
   batch = math.min(4 * batch, 256)
 end
+call('HDEL', L, loop)
 return {'more', from}
 """
-)
 
 #: ARGV: kind, loop id. The loop ended: its key is free.
-DROP = (
-    _HEAD
-    + """
+DROP = """
 local k = call('HGET', L, ARGV[2])
 if k then
   if call('HGET', W, k) == ARGV[2] then release(k) end
   call('HDEL', L, ARGV[2])
 end
 """
-)
 
 #: ARGV: kind, lease (ms), loop ids... Extends the claims these loops still hold.
-RENEW = (
-    _HEAD
-    + """
+RENEW = """
 local expiry = now() + tonumber(ARGV[2])
 for i = 3, #ARGV do
   local k = call('HGET', L, ARGV[i])
   if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', expiry, k) end
 end
 """
-)
 
 #: KEYS: the lock; ARGV: token, lease (ms). Extends the lock if the token holds it.
 LOCK_RENEW = """
@@ -410,7 +382,7 @@ return 0
 """
 
 
-#: How many of the name's keys each script gets (see ``connect.PARTS``).
+#: How many of the name's keys each operation's script gets (see ``connect.PARTS``).
 KEYS = {
     "APPLY": 2,
     "FIELD": 4,
@@ -428,3 +400,35 @@ KEYS = {
     "DROP": 7,
     "RENEW": 7,
 }
+
+_BODIES = {name: globals()[name] for name in KEYS}
+_LOCK_BODIES = {"LOCK_RENEW": LOCK_RENEW, "LOCK_FREE": LOCK_FREE}
+
+
+def _function(name: str) -> str:
+    if name in _LOCK_BODIES:
+        return f"function(KEYS, ARGV)\n{_LOCK_BODIES[name]}end"
+    begin = "local bad = begin(KEYS, ARGV)\nif bad then return bad end\n"
+    return f"function(KEYS, ARGV)\n{begin}{_BODIES[name]}end"
+
+
+#: Each script as ``EVAL`` runs it: the helpers (each call defines them again), then its body.
+SCRIPTS = {
+    name: _COMMON + (LUA_ENGINE if name == "APPLY" else "") + f"return ({_function(name)})(KEYS, ARGV)\n"
+    for name in [*_BODIES, *_LOCK_BODIES]
+}
+
+#: Names the scripts' version: a server holds each version's library side by side.
+VERSION = hashlib.sha1("".join(SCRIPTS.values()).encode()).hexdigest()[:12]
+
+#: Each script's Redis 7 function (``FCALL``), in ``LIBRARY``.
+FUNCTIONS = {name: f"tastypy_{VERSION}_{name.lower()}" for name in SCRIPTS}
+
+#: Every script as one Redis 7 function library (``FUNCTION LOAD``): the
+#: helpers and the Op engine are set up once, when the server loads it.
+LIBRARY = (
+    f"#!lua name=tastypy_{VERSION}\n"
+    + _COMMON
+    + LUA_ENGINE
+    + "".join(f"redis.register_function('{FUNCTIONS[name]}', {_function(name)})\n" for name in SCRIPTS)
+)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tastypy.redis.connect import check_name
+
+if TYPE_CHECKING:
+    from tastypy.redis.face import RedisPOD
 
 #: The URL schemes redis-py takes.
 SCHEMES = ("redis://", "rediss://", "unix://")
@@ -15,7 +18,7 @@ def is_target(text: str) -> bool:
     return text.startswith(SCHEMES) and "#" in text
 
 
-def open_target(text: str, tracker: bool | None = None, **options: Any) -> Any:
+def open_target(text: str, tracker: bool | None = None, **options: Any) -> RedisPOD[Any, Any]:
     """The RedisPOD or RedisTracker that ``URL#NAME`` names.
 
     ``tracker=None`` opens it as what it holds (a RedisTracker if it was

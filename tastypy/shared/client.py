@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy import exits
+from tastypy.keys import K, V
 from tastypy.pod import folder_path
 from tastypy.shared.face import ClientPOD
 from tastypy.shared.link import Link, call_once
@@ -27,7 +28,7 @@ class Creator:
     _link: Any
     _server: Server | None = None
 
-    def _create(self, path: Any, options: dict, address: Any, authkey: bytes | None) -> None:
+    def _create(self, path: Any, options: dict[str, Any], address: Any, authkey: bytes | None) -> None:
         path = folder_path(path)
         authkey = os.urandom(32) if authkey is None else bytes(authkey)
         server = Server(self._kind, path, options, address, authkey)
@@ -39,7 +40,8 @@ class Creator:
     @property
     def path(self) -> pathlib.Path:
         """The folder."""
-        return self._link.path
+        path: pathlib.Path = self._link.path
+        return path
 
     @property
     def _address(self) -> Any:
@@ -54,7 +56,7 @@ class Creator:
             server.stop()
 
 
-class SharedPersistentOrderedDict(Creator, ClientPOD):
+class SharedPersistentOrderedDict(Creator, ClientPOD[K, V]):
     """A POD held by a server process and shared by any number of processes.
 
     Every method is one atomic call to the server. ``shared.set[...]``
@@ -65,8 +67,8 @@ class SharedPersistentOrderedDict(Creator, ClientPOD):
 
     def __init__(
         self,
-        path: str | os.PathLike,
-        init: Mapping | Iterable | None = None,
+        path: str | os.PathLike[str],
+        init: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
         gzipped: bool = False,
         file_size: int = 1000,
         sync_at: int = 1000,
@@ -80,7 +82,7 @@ class SharedPersistentOrderedDict(Creator, ClientPOD):
 
 # -- the servers this process started -------------------------------------------
 
-_started: dict[int, tuple] = {}
+_started: dict[int, tuple[Server, Any, bytes]] = {}
 
 
 def _sync_started() -> None:

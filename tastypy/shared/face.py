@@ -7,14 +7,20 @@ host through one *link*: ``link.call(name, *args)`` runs one named operation
 atomically on the host and returns plain data or raises the host's error;
 ``link.close()`` releases this process's connections; ``link.where`` names
 the host in messages. A link pickles to what reconnects, never to data.
+
+Both are generic: ``ClientPOD[K, V]`` over its key and value types,
+``ClientTracker[K, R]`` over its key and record types (``R`` a ``TypedDict``
+extending ``tastypy.TaskRecord``); unparameterized, they are ``[Any, Any]``.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import itertools
 from collections.abc import (
+    Callable,
     ItemsView,
     Iterable,
     Iterator,
@@ -22,9 +28,10 @@ from collections.abc import (
     MutableMapping,
     ValuesView,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from tastypy.counts import Fractions
+from tastypy.counts import Fractions, R
+from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
 from tastypy.pod import OldIterators
 from tastypy.tracker import ProgressTracker
@@ -35,10 +42,13 @@ if TYPE_CHECKING:
 #: Keys (or items) fetched by one call of an iteration.
 CHUNK = 1000
 
-_MISSING = object()
+_MISSING: Any = object()
 _tasks = itertools.count()
 
-class ClientPOD(OldIterators, MutableMapping):
+_T = TypeVar("_T")
+
+
+class ClientPOD(OldIterators, MutableMapping[K, V]):
     """A POD held by a host, used from any number of processes.
 
     Every method is one atomic call to the host. ``face.set[...]`` records a
@@ -76,27 +86,33 @@ class ClientPOD(OldIterators, MutableMapping):
 
     # -- the mapping -----------------------------------------------------------
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: K) -> V:
         """A local copy of the value; mutating it also changes the host's."""
-        return self._wrap(key, self._link.call("__getitem__", key))
+        return self._wrap(key, self._link.call("__getitem__", key))  # type: ignore[no-any-return]
 
-    def get(self, key: Any, default: Any = None) -> Any:
+    @overload
+    def get(self, key: K, default: None = None) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V) -> V: ...
+    @overload
+    def get(self, key: K, default: _T) -> V | _T: ...
+    def get(self, key: K, default: Any = None) -> Any:
         found, value = self._link.call("get", key)
         return self._wrap(key, value) if found else default
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: K, value: V) -> None:
         self._link.call("__setitem__", key, unwrap(value))
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: K) -> None:
         self._link.call("__delitem__", key)
 
     def __contains__(self, key: object) -> bool:
-        return self._link.call("__contains__", key)
+        return self._link.call("__contains__", key)  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
-        return self._link.call("__len__")
+        return self._link.call("__len__")  # type: ignore[no-any-return]
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[K]:
         """Keys in insertion order, fetched ``CHUNK`` at a time.
 
         Keys added meanwhile (by any process) are reached; a key deleted
@@ -104,7 +120,7 @@ class ClientPOD(OldIterators, MutableMapping):
         """
         return self._chunks("keys")
 
-    def _chunks(self, what: str) -> Iterator:
+    def _chunks(self, what: str) -> Iterator[Any]:
         start = 0
         while True:
             chunk = self._link.call(what, start, CHUNK)
@@ -115,15 +131,15 @@ class ClientPOD(OldIterators, MutableMapping):
                 return
             start += len(chunk)
 
-    def values(self) -> ValuesView:
+    def values(self) -> ValuesView[V]:
         return _Values(self)
 
-    def items(self) -> ItemsView:
+    def items(self) -> ItemsView[K, V]:
         return _Items(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
-            return self._link.call("equals", {key: unwrap(value) for key, value in other.items()})
+            return self._link.call("equals", {key: unwrap(value) for key, value in other.items()})  # type: ignore[no-any-return]
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -131,21 +147,34 @@ class ClientPOD(OldIterators, MutableMapping):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._link.where!r})"
 
-    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+    @overload
+    def pop(self, key: K) -> V: ...
+    @overload
+    def pop(self, key: K, default: V) -> V: ...
+    @overload
+    def pop(self, key: K, default: _T) -> V | _T: ...
+    def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its (plain) value, or ``default``."""
         if default is _MISSING:
             return self._link.call("pop", key)
         return self._link.call("pop", key, default)
 
-    def popitem(self) -> tuple:
+    def popitem(self) -> tuple[K, V]:
         """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
-        return self._link.call("popitem")
+        return self._link.call("popitem")  # type: ignore[no-any-return]
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:
+    @overload
+    def setdefault(self, key: K) -> V | None: ...
+    @overload
+    def setdefault(self, key: K, default: V) -> V: ...
+    def setdefault(self, key: K, default: Any = None) -> Any:
         """``face[key]`` if present, else store ``default`` and return it (as read)."""
         return self._wrap(key, self._link.call("setdefault", key, unwrap(default)))
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+    # A Mapping, not any object with keys() as dict.update takes: as POD.update.
+    def update(  # type: ignore[override]
+        self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
+    ) -> None:
         """Like ``dict.update``, in one call: every value is checked before any is stored."""
         items = other.items() if isinstance(other, Mapping) else other
         pairs = [(key, unwrap(value)) for key, value in items]
@@ -161,17 +190,17 @@ class ClientPOD(OldIterators, MutableMapping):
         """Make the host write every dirty key; returns once it is on disk."""
         self._link.call("sync")
 
-    def sync_key(self, key: Any) -> None:
+    def sync_key(self, key: K) -> None:
         """Make the host write the change of one key now."""
         self._link.call("sync_key", key)
 
-    def mark_dirty(self, key: Any) -> None:
+    def mark_dirty(self, key: K) -> None:
         """Mark ``key`` as changed."""
         self._link.call("mark_dirty", key)
 
-    def dirty(self) -> set:
+    def dirty(self) -> builtins.set[K]:  # (here `set` names the recorder)
         """The keys changed since the last sync."""
-        return self._link.call("dirty")
+        return self._link.call("dirty")  # type: ignore[no-any-return]
 
     def hold(self) -> None:
         """Suspend the host's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
@@ -193,7 +222,7 @@ class ClientPOD(OldIterators, MutableMapping):
         Reentrant within the process. Returns False if ``timeout`` seconds
         passed first. Released by ``unlock()``, or when this process dies.
         """
-        return self._link.call("lock", timeout)
+        return self._link.call("lock", timeout)  # type: ignore[no-any-return]
 
     def unlock(self) -> None:
         """Release the lock taken by ``lock()`` (RuntimeError if not held here)."""
@@ -223,24 +252,28 @@ class ClientPOD(OldIterators, MutableMapping):
         self.close()
 
 
-class _Values(ValuesView):
-    def __iter__(self) -> Iterator:
+class _Values(ValuesView[V]):
+    _mapping: ClientPOD[Any, V]
+
+    def __iter__(self) -> Iterator[V]:
         for _, value in self._mapping._chunks("items"):
             yield value
 
 
-class _Items(ItemsView):
-    def __iter__(self) -> Iterator:
+class _Items(ItemsView[K, V]):
+    _mapping: ClientPOD[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
         return self._mapping._chunks("items")
 
 
-def _rebuild(cls: type, link: Any) -> Any:
+def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any) -> ClientPOD[Any, Any]:
     face = cls.__new__(cls)
     face._link = link
     return face
 
 
-class ClientTracker(Fractions, ClientPOD):
+class ClientTracker(Fractions, ClientPOD[K, R]):
     """A ProgressTracker held by a host, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
@@ -252,19 +285,49 @@ class ClientTracker(Fractions, ClientPOD):
     @property
     def max_tries(self) -> int:
         """The most tries of a task before it is no longer to do (0: no limit)."""
-        return self._link.call("attr", "max_tries")
+        return self._link.call("attr", "max_tries")  # type: ignore[no-any-return]
 
-    def add_many(self, keys: Iterable) -> None:
+    if TYPE_CHECKING:  # one call each to the host: set below from TRACKER_CALLS
+
+        def add(self, key: K) -> None: ...
+        def add_if_absent(self, key: K) -> bool: ...
+        def mark_done(self, key: K) -> None: ...
+        def mark_not_done(self, key: K) -> None: ...
+        def done(self, key: K) -> bool: ...
+        def abort(self, key: K) -> None: ...
+        def unabort(self, key: K) -> None: ...
+        def aborted(self, key: K) -> bool: ...
+        def increment_tries(self, key: K) -> None: ...
+        def decrement_tries(self, key: K) -> None: ...
+        def reset_tries(self, key: K) -> None: ...
+        def tries(self, key: K) -> int: ...
+        def should_do(self, key: K, allow_aborted: bool = False) -> bool: ...
+        def should_do_add(self, key: K, allow_aborted: bool = False) -> bool: ...
+        def should_try(self, key: K, allow_aborted: bool = False) -> bool: ...
+        def should_try_add(self, key: K, allow_aborted: bool = False) -> bool: ...
+        def num_done(self) -> int: ...
+        def num_tried(self) -> int: ...
+        def num_aborted(self) -> int: ...
+
+        # A tracker merges each (partial) record into the key's: any fields will do.
+        def update(  # type: ignore[override]
+            self,
+            other: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] = (),
+            /,
+            **kwargs: Mapping[str, Any],
+        ) -> None: ...
+
+    def add_many(self, keys: Iterable[K]) -> None:
         """Add every key; if any is present (or repeated), add none (``DuplicateKeyError``)."""
         self._link.call("add_many", list(keys))
 
-    def add_many_if_absent(self, keys: Iterable) -> int:
+    def add_many_if_absent(self, keys: Iterable[K]) -> int:
         """Add the keys not present yet; return how many were added."""
-        return self._link.call("add_many_if_absent", list(keys))
+        return self._link.call("add_many_if_absent", list(keys))  # type: ignore[no-any-return]
 
     # -- walks -----------------------------------------------------------------
 
-    def _scan(self, test: str, allow_aborted: bool, values: bool) -> Iterator:
+    def _scan(self, test: str, allow_aborted: bool, values: bool) -> Iterator[Any]:
         start = 0
         while True:
             found, start, end = self._link.call("scan", start, CHUNK, test, allow_aborted, values)
@@ -275,33 +338,33 @@ class ClientTracker(Fractions, ClientPOD):
             if end:
                 return
 
-    def todo_keys(self, allow_aborted: bool = False) -> Iterator:
+    def todo_keys(self, allow_aborted: bool = False) -> Iterator[K]:
         """The keys to do (see ``should_do``), in insertion order, fetched in chunks."""
         return self._scan("todo", allow_aborted, False)
 
-    def todo_items(self, allow_aborted: bool = False) -> Iterator:
+    def todo_items(self, allow_aborted: bool = False) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``todo_keys()``."""
         return self._scan("todo", allow_aborted, True)
 
-    def todo_values(self, allow_aborted: bool = False) -> Iterator:
+    def todo_values(self, allow_aborted: bool = False) -> Iterator[R]:
         """The records of ``todo_keys()``."""
         return (value for _, value in self.todo_items(allow_aborted))
 
-    def aborted_keys(self) -> Iterator:
+    def aborted_keys(self) -> Iterator[K]:
         """The aborted keys, in insertion order, fetched in chunks."""
         return self._scan("aborted", False, False)
 
-    def aborted_items(self) -> Iterator:
+    def aborted_items(self) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``aborted_keys()``."""
         return self._scan("aborted", False, True)
 
-    def aborted_values(self) -> Iterator:
+    def aborted_values(self) -> Iterator[R]:
         """The records of ``aborted_keys()``."""
         return (value for _, value in self.aborted_items())
 
     # -- shared work -------------------------------------------------------------
 
-    def _work(self, allow_aborted: bool, values: bool) -> Iterator:
+    def _work(self, allow_aborted: bool, values: bool) -> Iterator[Any]:
         task = next(_tasks)
         start = 0
         try:
@@ -317,7 +380,7 @@ class ClientTracker(Fractions, ClientPOD):
             with contextlib.suppress(ValueError, ConnectionError):
                 self._link.call("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
         """Keys to try, each with its try counted, shared between processes.
 
         Each call is one loop: the host hands it the next key that should be
@@ -327,15 +390,15 @@ class ClientTracker(Fractions, ClientPOD):
         """
         return self._bar(self._work(allow_aborted, False), progress)
 
-    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()``."""
         return self._bar(self._work(allow_aborted, True), progress)
 
-    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[R]:
         """The records of ``try_keys()``."""
         return (value for _, value in self.try_items(allow_aborted, progress))
 
-    def _bar(self, loop: Iterator, progress: bool) -> Iterator:
+    def _bar(self, loop: Iterator[_T], progress: bool) -> Iterator[_T]:
         if not progress:
             return loop
         from tastypy.progress import bar_over
@@ -344,15 +407,15 @@ class ClientTracker(Fractions, ClientPOD):
 
 
 #: The tracker's own methods that are one plain call to the host.
-TRACKER_CALLS = (  # noqa: SIM905
+TRACKER_CALLS = (
     "add add_if_absent mark_done mark_not_done done abort unabort aborted "
     "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
     "should_try_add num_done num_tried num_aborted"
 ).split()
 
 
-def _forward(name: str) -> Any:
-    def call(self: ClientTracker, *args: Any, **kwargs: Any) -> Any:
+def _forward(name: str) -> Callable[..., Any]:
+    def call(self: ClientTracker[Any, Any], *args: Any, **kwargs: Any) -> Any:
         return self._link.call(name, *args, **kwargs)
 
     # Name, docstring and signature (through __wrapped__) of ProgressTracker's.

@@ -16,11 +16,11 @@ from tastypy.observe import apply, unwrap
 from tastypy.shared.work import Work
 
 #: POD and Tracker methods a client may call by name (all else is refused).
-POD_METHODS = (  # noqa: SIM905
+POD_METHODS = (
     "__getitem__ __setitem__ __delitem__ __contains__ __len__ pop popitem setdefault "
     "update clear sync sync_key mark_dirty dirty hold unhold revert"
 ).split()
-TRACKER_METHODS = (  # noqa: SIM905
+TRACKER_METHODS = (
     "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
     "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
     "should_do_add should_try should_try_add num_done num_tried num_aborted"
@@ -75,25 +75,25 @@ class Host:
         return self.holder is not None and self.holder != cid and name not in NO_WAIT
 
     @staticmethod
-    def deadline(name: str, args: tuple, kwargs: dict) -> float | None:
+    def deadline(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
         """When a waiting ``lock(timeout)`` gives up (None: never)."""
         if name != "lock":
             return None
-        timeout = args[0] if args else kwargs.get("timeout")
+        timeout: float | None = args[0] if args else kwargs.get("timeout")
         if timeout is None or timeout < 0:
             return None
         return time.monotonic() + timeout
 
     # -- running a request ---------------------------------------------------------
 
-    def run(self, cid: Any, name: str, args: tuple, kwargs: dict) -> Any:
+    def run(self, cid: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run request ``name`` of ``cid`` (which ``blocks()`` let through)."""
         handler = self.table.get(name)
         if handler is None:
             raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
         return handler(cid, *args, **kwargs)
 
-    def _table(self, methods: list) -> dict[str, Callable[..., Any]]:
+    def _table(self, methods: list[str]) -> dict[str, Callable[..., Any]]:
         table = {name: self._method(name) for name in methods}
         table.update(
             lock=self._lock,
@@ -136,7 +136,7 @@ class Host:
         if self.depth == 0:
             self.holder = None
 
-    def _get(self, cid: Any, key: Any) -> tuple:
+    def _get(self, cid: Any, key: Any) -> tuple[bool, Any]:
         if key in self.pod:
             return True, unwrap(self.pod[key])
         return False, None
@@ -144,14 +144,16 @@ class Host:
     def _apply(self, cid: Any, op: Any) -> Any:
         return unwrap(apply(op, self.pod))
 
-    def _keys(self, cid: Any, start: int, count: int) -> list:
+    def _keys(self, cid: Any, start: int, count: int) -> list[Any]:
         return list(itertools.islice(self.pod, start, start + count))
 
-    def _items(self, cid: Any, start: int, count: int) -> list:
+    def _items(self, cid: Any, start: int, count: int) -> list[tuple[Any, Any]]:
         pod = self.pod
         return [(key, unwrap(pod[key])) for key in itertools.islice(pod, start, start + count)]
 
-    def _scan(self, cid: Any, start: int, count: int, test: str, allow_aborted: bool, values: bool) -> tuple:
+    def _scan(
+        self, cid: Any, start: int, count: int, test: str, allow_aborted: bool, values: bool
+    ) -> tuple[list[Any], int, bool]:
         """Keys (or items) from ``start`` that pass ``test``, and where to go on."""
         pod = self.pod
         if test == "todo":
@@ -166,8 +168,9 @@ class Host:
             keep = [(key, unwrap(pod[key])) for key in keep]
         return keep, start + count, start + count >= len(pod)
 
-    def _equals(self, cid: Any, other: dict) -> bool:
-        return self.pod == other
+    def _equals(self, cid: Any, other: dict[Any, Any]) -> bool:
+        equal: bool = self.pod == other
+        return equal
 
     def _attr(self, cid: Any, name: str) -> Any:
         if name != "max_tries":
@@ -178,7 +181,7 @@ class Host:
         return self.work.next(cid, task, start, allow_aborted, values)  # type: ignore[union-attr]
 
     def _drop(self, cid: Any, task: Any) -> None:
-        self.work.drop((cid, task))  # type: ignore[union-attr]
+        self.work.end((cid, task))  # type: ignore[union-attr]
 
     def _exit_sync(self, cid: Any) -> None:
         self.pod.sync()

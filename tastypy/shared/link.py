@@ -14,7 +14,7 @@ import pathlib
 import pickle
 import threading
 import weakref
-from multiprocessing.connection import Client
+from multiprocessing.connection import Client, Connection
 from typing import Any
 
 #: Seconds the creator's way-out calls wait for their reply.
@@ -26,17 +26,17 @@ class _Local(threading.local):
     # made meanwhile, by a signal handler or a finalizer, must not use the
     # same connection).
     def __init__(self) -> None:
-        self.conns: dict = {}
+        self.conns: dict[tuple[Any, bytes], Connection] = {}
         self.busy = False
 
 
 _local = _Local()
-_client: dict[str, Any] = {"cid": None}
+_client: dict[str, tuple[int, str] | None] = {"cid": None}
 
 # Every connection this process opened. A forked child closes its copies:
 # held open there, a socket would keep a dead parent alive in the server's
 # eyes (its lock and its keys never freed).
-_opened: weakref.WeakSet = weakref.WeakSet()
+_opened: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
@@ -52,7 +52,7 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def client_id() -> tuple:
+def client_id() -> tuple[int, str]:
     """This process's id for the server (the pid alone could be reused later)."""
     cid = _client["cid"]
     if cid is None:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Mapping
 from multiprocessing import AuthenticationError, get_all_start_methods, get_context
-from multiprocessing.connection import Listener, Pipe
+from multiprocessing.connection import Connection, Listener, Pipe
 from typing import Any
 
 from tastypy.shared.host import Host
@@ -53,7 +53,7 @@ class Loop:
     def __init__(self, host: Host, listener: Any) -> None:
         self.host = host
         self.selector = selectors.DefaultSelector()
-        self.inbox: collections.deque = collections.deque()
+        self.inbox: collections.deque[Connection] = collections.deque()
         self.wake_reader, self.wake_writer = Pipe(duplex=False)
         self.selector.register(self.wake_reader, selectors.EVENT_READ, None)
         self.waiting: list[_Peer] = []  # in the order they came
@@ -127,7 +127,7 @@ class Loop:
             return
         self._run(peer, name, args, kwargs)
 
-    def _run(self, peer: _Peer, name: str, args: tuple, kwargs: dict) -> None:
+    def _run(self, peer: _Peer, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         host = self.host
         holder = host.holder
         try:
@@ -188,7 +188,7 @@ class Loop:
 def serve(
     kind: str,
     path: Any,
-    options: dict,
+    options: dict[str, Any],
     address: Any,
     authkey: bytes,
     creator: int,
@@ -207,7 +207,7 @@ def serve(
     except BaseException as exc:  # noqa: BLE001  (whatever it is, the creator raises it)
         _report(writer, ("error", exc))
         return
-    stopping: list = []
+    stopping: list[bool] = []
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, lambda *_: stopping.append(True))
@@ -220,7 +220,7 @@ def serve(
         shutil.rmtree(tempdir, ignore_errors=True)
 
 
-def _open(kind: str, path: Any, options: dict) -> Any:
+def _open(kind: str, path: Any, options: dict[str, Any]) -> Any:
     if kind == "tracker":
         from tastypy.tracker import ProgressTracker
 
@@ -230,7 +230,7 @@ def _open(kind: str, path: Any, options: dict) -> Any:
     return POD(path, **options)
 
 
-def _report(writer: Any, message: tuple) -> None:
+def _report(writer: Any, message: tuple[str, Any]) -> None:
     try:
         writer.send(message)
     except Exception as exc:  # noqa: BLE001  (an exception that does not pickle)
@@ -244,7 +244,7 @@ def _report(writer: Any, message: tuple) -> None:
 class Server:
     """The creator's handle on a running server process."""
 
-    def __init__(self, kind: str, path: Any, options: dict, address: Any, authkey: bytes) -> None:
+    def __init__(self, kind: str, path: Any, options: dict[str, Any], address: Any, authkey: bytes) -> None:
         self.tempdir = None
         self.creator = os.getpid()
         if address is None:
@@ -253,7 +253,7 @@ class Server:
         init = options.get("init")
         if method != "fork" and init is not None and not isinstance(init, (Mapping, list, tuple)):
             options = {**options, "init": list(init)}  # a generator does not pickle
-        ctx = get_context(method)
+        ctx: Any = get_context(method)  # a concrete context: typeshed gives BaseContext no Process
         reader, writer = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
             target=serve,
@@ -271,14 +271,15 @@ class Server:
         self.address = message[1]
         self.pid = self.process.pid
 
-    def _wait(self, reader: Any) -> tuple:
+    def _wait(self, reader: Any) -> tuple[str, Any]:
         deadline = time.monotonic() + START
         while not reader.poll(WATCH):
             if not self.process.is_alive() or time.monotonic() > deadline:
                 break
         try:
             if reader.poll(0):
-                return reader.recv()
+                message: tuple[str, Any] = reader.recv()
+                return message
         except EOFError:
             pass
         self.stop(timeout=1.0)
@@ -309,7 +310,7 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _private_address() -> tuple:
+def _private_address() -> tuple[str | tuple[str, int], str | None]:
     if sys.platform == "win32":
         return ("127.0.0.1", 0), None
     tempdir = tempfile.mkdtemp(prefix="tastypy-")  # mode 0700: ours alone

@@ -6,11 +6,13 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tastypy.counts import R
+from tastypy.keys import K
 from tastypy.shared.client import Creator
 from tastypy.shared.face import ClientTracker
 
 
-class SharedProgressTracker(Creator, ClientTracker):
+class SharedProgressTracker(Creator, ClientTracker[K, R]):
     """A ProgressTracker held by a server process, shared by many processes.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
@@ -24,9 +26,9 @@ class SharedProgressTracker(Creator, ClientTracker):
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         max_tries: int = 0,
-        init: Mapping | Iterable | None = None,
+        init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         gzipped: bool = False,
         file_size: int = 1000,
         sync_at: int = 1000,

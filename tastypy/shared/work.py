@@ -15,15 +15,18 @@ class Work:
     of it. Its key stays claimed until the loop asks for its next key, the
     key is marked done or aborted, or the client dies: then the key is an
     orphan, offered to the next loop that asks before its own scan goes on.
+    An orphan handed to a loop ahead of its scan is passed over when the scan
+    gets there: a loop meets each key once, as ProgressTracker's does.
     Keys are only ever handed out by the server's one-call-at-a-time host.
     """
 
     def __init__(self, tracker: Any, alive: Callable[[Any], bool]) -> None:
         self.tracker = tracker
         self.alive = alive
-        self.claims: dict[tuple, Any] = {}  # loop -> key
-        self.owners: dict[Any, tuple] = {}  # key -> loop
+        self.claims: dict[tuple[Any, Any], Any] = {}  # loop -> key
+        self.owners: dict[Any, tuple[Any, Any]] = {}  # key -> loop
         self.orphans: dict[Any, None] = {}  # keys left by dead clients, in order
+        self.handed: dict[tuple[Any, Any], set[Any]] = {}  # loop -> orphans it was handed
 
     def next(self, cid: Any, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
         """The next key for loop ``(cid, task)``, its tries already counted.
@@ -36,9 +39,12 @@ class Work:
         self._reap()
         tracker = self.tracker
         key = self._orphan(allow_aborted)
-        if key is None:
+        if key is not None:
+            self.handed.setdefault(loop, set()).add(key)
+        else:
             # Counts the try itself, and passes over keys other loops are on.
-            found = tracker._next_to_try(start, allow_aborted, skip=self.owners)
+            skip = _Either(self.owners, self.handed.get(loop, ()))
+            found = tracker._next_to_try(start, allow_aborted, skip=skip)
             if found is None:
                 return None
             key, start = found[0], found[1] + 1
@@ -46,11 +52,16 @@ class Work:
         self.owners[key] = loop
         return key, start, unwrap(tracker[key]) if values else None
 
-    def drop(self, loop: tuple) -> None:
+    def drop(self, loop: tuple[Any, Any]) -> None:
         """Forget the key of ``loop``: it asked for another, or ended."""
         key = self.claims.pop(loop, None)
         if key is not None:
             del self.owners[key]
+
+    def end(self, loop: tuple[Any, Any]) -> None:
+        """Loop ``loop`` ended: forget its key and the orphans it met."""
+        self.drop(loop)
+        self.handed.pop(loop, None)
 
     def release_key(self, key: Any) -> None:
         """``key`` was marked done or aborted: nobody is on it any more."""
@@ -60,14 +71,19 @@ class Work:
         self.orphans.pop(key, None)
 
     def _reap(self) -> None:
-        verdicts: dict = {}
+        verdicts: dict[Any, bool] = {}
+
+        def dead(loop: tuple[Any, Any]) -> bool:
+            if loop[0] not in verdicts:
+                verdicts[loop[0]] = self.alive(loop[0])
+            return not verdicts[loop[0]]
+
         for loop, key in list(self.claims.items()):
-            cid = loop[0]
-            if cid not in verdicts:
-                verdicts[cid] = self.alive(cid)
-            if not verdicts[cid]:
+            if dead(loop):
                 self.drop(loop)
                 self.orphans[key] = None
+        for loop in [loop for loop in self.handed if dead(loop)]:
+            del self.handed[loop]
 
     def _orphan(self, allow_aborted: bool) -> Any:
         tracker = self.tracker
@@ -76,3 +92,13 @@ class Work:
             if key in tracker and key not in self.owners and tracker.should_try(key, allow_aborted):
                 return key
         return None
+
+
+class _Either:
+    """Keys in one container or the other (passed over by a scan)."""
+
+    def __init__(self, one: Any, other: Any) -> None:
+        self.one, self.other = one, other
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.one or key in self.other

@@ -52,7 +52,7 @@ def _lock(fd: int, folder: Path) -> None:
             time.sleep(0.01)
     pid = _read_pid(fd)
     raise LockedError(
-        f"{folder} is open for writing by process {pid if pid else '(unknown pid)'}:"
+        f"{folder} is open for writing by process {pid or '(unknown pid)'}:"
         " close it there first, or open it read-only with mode='r'"
     )
 

@@ -14,6 +14,7 @@ import json
 import re
 import zlib
 from pathlib import Path
+from typing import Any
 
 from tastypy.errors import IntegrityError
 from tastypy.store.durable import read_bytes
@@ -26,7 +27,7 @@ _SUM = b',"crc32":'
 _FIX = "restore it from a backup"
 
 
-def read_manifest(folder: Path) -> dict | None:
+def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest's fields, checked, or None for a folder without one (new or 0.x)."""
     path = folder / MANIFEST
     try:
@@ -57,7 +58,7 @@ def read_manifest(folder: Path) -> dict | None:
     return manifest
 
 
-def _fields_ok(m: dict) -> bool:
+def _fields_ok(m: dict[str, Any]) -> bool:
     def count(n: object) -> bool:
         return type(n) is int and n >= 0
 
@@ -84,13 +85,13 @@ def _fields_ok(m: dict) -> bool:
     )
 
 
-def manifest_bytes(manifest: dict) -> bytes:
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     """The file content: the fields, then the checksum of the bytes before it."""
     fields = {name: value for name, value in manifest.items() if name != "crc32"}
     body = json.dumps(fields, separators=(",", ":")).encode("ascii")[:-1]
     return b"%s%s%d}\n" % (body, _SUM, zlib.crc32(body))
 
 
-def shard_check(nbytes: int, entries: int, crc: int) -> dict:
+def shard_check(nbytes: int, entries: int, crc: int) -> dict[str, int]:
     """What the manifest says one shard holds (its ``checks`` entry)."""
     return {"bytes": nbytes, "entries": entries, "crc32": crc}

@@ -14,8 +14,10 @@
 -- it (its meaning is Python's own: float or big int arithmetic, equality,
 -- type errors...).
 -- tastypy_record_bits(text) reads _done, _tries and _aborted of a record.
+-- Both exist once tastypy_load() has run: a Redis 7.0 function library
+-- has no string library while it loads, so it runs at the first call.
 local tastypy_apply, tastypy_record_bits
-do
+local function tastypy_load()
   local byte, find, sub, match = string.byte, string.find, string.sub, string.match
   local format, concat, tonumber = string.format, table.concat, tonumber
   local NULL = 'null'

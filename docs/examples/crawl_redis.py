@@ -1,0 +1,41 @@
+"""The tutorial's crawl on a Redis server: run it on every machine that helps.
+
+    python crawl_redis.py redis://:secret@10.0.0.5:6379/0
+"""
+
+import multiprocessing
+import sys
+
+from tastypy import RedisTracker
+
+
+def fetch(url):
+    """Stands in for a download: the links found on the page."""
+    if url == 'site/2/2':
+        raise OSError('connection reset')   # this page always fails
+    return [f'{url}/{i}' for i in range(3)] if url.count('/') < 2 else []
+
+
+def work(tracker):
+    """One worker: take keys until none is left; return how many it did."""
+    done = 0
+    for url in tracker.try_keys():          # no two workers anywhere get the same url
+        try:
+            links = fetch(url)
+        except OSError as error:
+            tracker.update({url: {'error': str(error)}})
+            continue
+        tracker.add_many_if_absent(links)
+        tracker.update({url: {'links': links}})
+        tracker.mark_done(url)
+        done += 1
+    return done
+
+
+if __name__ == '__main__':
+    tracker = RedisTracker(sys.argv[1], 'crawl', max_tries=3)
+    tracker.add_if_absent('site')
+    with multiprocessing.Pool(4) as pool:
+        done = sum(pool.map(work, [tracker] * 4))
+    print(f'this machine did {done} pages')
+    tracker.close()

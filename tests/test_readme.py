@@ -1,0 +1,51 @@
+"""The README's examples run, its links lead somewhere, and it renders on PyPI.
+
+The ``>>>`` examples run with doctest in a fresh temporary folder, as a
+reader would paste them; the first screen's commands are the ones the demo
+and the test suite answer to.
+"""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.rst"
+
+
+def test_the_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = README.read_text(encoding="utf-8")
+    test = doctest.DocTestParser().get_doctest(text, {}, "README.rst", str(README), 0)
+    assert test.examples, "the README lost its examples"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    failures = []
+    runner.run(test, out=failures.append)
+    assert runner.failures == 0, "".join(failures)
+
+
+def test_the_first_screen_commands_are_there():
+    text = README.read_text(encoding="utf-8")
+    first_screen = text[: text.index("The POD in five lines")]
+    assert "pip install '.[cli]' && python -m tastypy demo" in first_screen
+    assert "pip install -e '.[test]' && python -m pytest" in first_screen
+
+
+def test_every_link_into_the_docs_leads_to_a_page():
+    targets = re.findall(r"^\.\. _[^:]+: (\S+)$", README.read_text(encoding="utf-8"), re.MULTILINE)
+    assert targets
+    for target in targets:
+        assert (ROOT / target).is_file(), target
+
+
+def test_it_renders_without_warnings():
+    docutils_core = pytest.importorskip("docutils.core")
+    docutils_core.publish_doctree(
+        README.read_text(encoding="utf-8"),
+        source_path=str(README),
+        settings_overrides={"halt_level": 2, "report_level": 2},
+    )
