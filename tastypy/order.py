@@ -30,11 +30,11 @@ class TaskOrder:
     """Positions and state bits of the live keys, and their counts."""
 
     def __init__(self) -> None:
-        self._entries: dict = {}  # key -> position << _SHIFT | bits
+        self._entries: dict[Any, int] = {}  # key -> position << _SHIFT | bits
         # Every key ever placed since the last sweep, by position; a slot is
         # dead when its key was deleted (or re-added at a later position).
         self._positions = array("q")
-        self._keys: list = []
+        self._keys: list[Any] = []
         self._next_position = 0
         self.done = self.tried = self.aborted = 0
 
@@ -72,7 +72,7 @@ class TaskOrder:
         if len(self._keys) > 2 * len(self._entries) + _SLACK:
             self._sweep()
 
-    def start(self, keys: list, bits: list[int]) -> None:
+    def start(self, keys: list[Any], bits: list[int]) -> None:
         """Start afresh from ``keys`` in order and their ``bits``, at positions 0, 1, 2…"""
         n = len(keys)
         codes = map(or_, map(lshift, range(n), repeat(_SHIFT)), bits)
@@ -102,7 +102,7 @@ class TaskOrder:
             self._count(bits, 1)
         self._next_position = max(self._next_position, last + 1)
 
-    def first(self, start: int, test: Callable[[Any], bool], skip: int = 0, need: int = 0) -> tuple | None:
+    def first(self, start: int, test: Callable[[Any], bool], skip: int = 0, need: int = 0) -> tuple[Any, int] | None:
         """``(key, position)`` of the first live key at ``start`` or later that
         passes ``test(key)``, or None. Keys with any of the bits ``skip``, or
         without all of the bits ``need``, are passed over without a test."""

@@ -11,14 +11,16 @@ from collections.abc import (
     ItemsView,
     Iterable,
     Iterator,
+    KeysView,
     Mapping,
     MutableMapping,
     ValuesView,
 )
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from tastypy import exits
 from tastypy.errors import ReadOnlyError, TastypyError
+from tastypy.keys import K, V
 from tastypy.observe import (
     READ_ONLY,
     WRITABLE,
@@ -30,7 +32,12 @@ from tastypy.observe import (
 )
 from tastypy.store import DELETE, Store
 
-_MISSING = object()
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from tastypy.store.folder import _Sentinel
+
+_MISSING: Any = object()
 
 #: The value of a key not read since the folder was opened: its JSON text is
 #: in the store, decoded on the first read (one form held per key, not two).
@@ -43,7 +50,9 @@ _PROXY_CACHE = 256
 
 
 #: The open POD of each (folder, read-only) in this process.
-_registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict] = {}
+_registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict[Any, Any]] = {}
+
+_T = TypeVar("_T")
 
 
 @contextlib.contextmanager
@@ -59,7 +68,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def folder_path(path: str | os.PathLike) -> pathlib.Path:
+def folder_path(path: str | os.PathLike[str]) -> pathlib.Path:
     """The absolute folder ``path`` names (``~`` expanded): one per folder, whatever the spelling."""
     return pathlib.Path(os.path.expanduser(os.fspath(path))).absolute()
 
@@ -87,35 +96,45 @@ class _Closed:
     get = pop = clear = items = keys = values = update = setdefault = _fail
 
 
-class _Items(ItemsView):
-    def __iter__(self) -> Iterator:
-        self._mapping._read_all()  # type: ignore[attr-defined]
+class _Items(ItemsView[K, V]):
+    _mapping: PersistentOrderedDict[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        self._mapping._read_all()
         return super().__iter__()
 
 
-class _Values(ValuesView):
-    def __iter__(self) -> Iterator:
-        self._mapping._read_all()  # type: ignore[attr-defined]
+class _Values(ValuesView[V]):
+    _mapping: PersistentOrderedDict[Any, V]
+
+    def __iter__(self) -> Iterator[V]:
+        self._mapping._read_all()
         return super().__iter__()
 
 
-class OldIterators:
+class OldIterators(Generic[K, V]):
     """``iterkeys()`` and friends, kept for code written for tastypy 0.x."""
 
-    def iterkeys(self) -> Iterator:
+    if TYPE_CHECKING:  # what the mapping it is mixed into provides
+
+        def keys(self) -> KeysView[K]: ...
+        def values(self) -> ValuesView[V]: ...
+        def items(self) -> ItemsView[K, V]: ...
+
+    def iterkeys(self) -> Iterator[K]:
         """Old name of ``iter(pod.keys())``."""
-        return iter(self.keys())  # type: ignore[attr-defined]
+        return iter(self.keys())
 
-    def itervalues(self) -> Iterator:
+    def itervalues(self) -> Iterator[V]:
         """Old name of ``iter(pod.values())``."""
-        return iter(self.values())  # type: ignore[attr-defined]
+        return iter(self.values())
 
-    def iteritems(self) -> Iterator:
+    def iteritems(self) -> Iterator[tuple[K, V]]:
         """Old name of ``iter(pod.items())``."""
-        return iter(self.items())  # type: ignore[attr-defined]
+        return iter(self.items())
 
 
-class PersistentOrderedDict(OldIterators, MutableMapping):
+class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     """A ``dict`` kept on disk as JSON shard files, in insertion order.
 
     Values read back are observable proxies: a mutation at any depth marks the
@@ -123,7 +142,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C).
     """
 
-    def __new__(cls, path: str | os.PathLike, *args: Any, **kwargs: Any) -> PersistentOrderedDict:
+    def __new__(cls, path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Self:
         # One folder, one object per process: a second POD() on the same
         # folder is the same object, so there is never a stale copy.
         key = (folder_path(path), kwargs.get("mode", "w") == "r")
@@ -139,8 +158,8 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     def __init__(
         self,
-        path: str | os.PathLike,
-        init: Mapping | Iterable | None = None,
+        path: str | os.PathLike[str],
+        init: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
         gzipped: bool = False,
         file_size: int = 1000,
         sync_at: int = 1000,
@@ -171,11 +190,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         # What this process asked for (the folder's own format may differ and wins).
         self._format = {"gzipped": gzipped, "file_size": file_size}
         self._pid = os.getpid()
-        self._data: dict = {}
+        self._data: dict[Any, Any] = {}
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
-        self._dirty: dict = {}
-        self._proxies: dict = {}
+        self._dirty: dict[Any, bool] = {}
+        self._proxies: dict[Any, tuple[Any, Any]] = {}
         self._proxy_types = READ_ONLY if read_only else WRITABLE
         self._held = False
         self._users = 1
@@ -188,7 +207,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         if not read_only:
             exits.on_exit(_sync_all)
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         """The options a second opener in this process must repeat."""
         return {**self._format, "sync_at": self._sync_at}
 
@@ -253,11 +272,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                     data[key] = value
         self._all_read = True
 
-    def items(self) -> ItemsView:
+    def items(self) -> ItemsView[K, V]:
         """The ``(key, value)`` pairs, values as ``pod[key]`` gives them."""
         return _Items(self)
 
-    def values(self) -> ValuesView:
+    def values(self) -> ValuesView[V]:
         """The values as ``pod[key]`` gives them."""
         return _Values(self)
 
@@ -275,22 +294,22 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     # -- reading -------------------------------------------------------------
 
-    def __getitem__(self, key: Any) -> Any:
-        value = self._data[key]
+    def __getitem__(self, key: K) -> V:
+        value: V = self._data[key]
         if value is _UNREAD:
             value = self._read(key)
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
         # (value, proxy): comparing plain objects avoids a slow read on the proxy.
-        known = self._proxies.get(key)
+        known: tuple[V, V] | None = self._proxies.get(key)
         if known is not None and known[0] is value:
             return known[1]
         if len(self._proxies) >= _PROXY_CACHE:
             self._proxies.clear()
         proxy = proxy_type(value, (key,), self._on_op, value)
         self._proxies[key] = (value, proxy)
-        return proxy
+        return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
@@ -298,7 +317,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def __len__(self) -> int:
         return len(self._data)
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[K]:
         return iter(self._data)
 
     def __eq__(self, other: object) -> bool:
@@ -324,7 +343,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
 
     # -- writing -------------------------------------------------------------
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: K, value: V) -> None:
         self._writable()
         check_key(key)
         current = self._data.get(key, _MISSING)
@@ -335,7 +354,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
     def _normal(self, key: Any, value: Any) -> Any:
         return normalize(value, (key,))
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: K) -> None:
         self._writable()
         del self._data[key]
         self._proxies.pop(key, None)
@@ -381,7 +400,10 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 "open it with mode='w' to change it"
             )
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+    # A Mapping, not any object with keys() as dict.update takes.
+    def update(  # type: ignore[override]
+        self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
+    ) -> None:
         """Like ``dict.update``; every value is checked before any is stored."""
         self._writable()
         items = other.items() if isinstance(other, Mapping) else other
@@ -399,7 +421,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             for key, value in pairs:
                 self._set_normal(key, value)
 
-    def _checked(self, key: Any, value: Any) -> tuple:
+    def _checked(self, key: Any, value: Any) -> tuple[Any, Any]:
         check_key(key)
         return key, self._normal(key, value)
 
@@ -413,7 +435,13 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         self._data[key] = value
         self._after(key)
 
-    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+    @overload
+    def pop(self, key: K) -> V: ...
+    @overload
+    def pop(self, key: K, default: V) -> V: ...
+    @overload
+    def pop(self, key: K, default: _T) -> V | _T: ...
+    def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its (plain) value, or ``default``."""
         self._writable()
         if key not in self._data:
@@ -424,7 +452,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         del self[key]
         return value
 
-    def popitem(self) -> tuple:
+    def popitem(self) -> tuple[K, V]:
         """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
         self._writable()
         try:
@@ -433,7 +461,11 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             raise KeyError(f"popitem(): {self._store.path} is empty") from None
         return key, self.pop(key)
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:
+    @overload
+    def setdefault(self, key: K) -> V | None: ...
+    @overload
+    def setdefault(self, key: K, default: V) -> V: ...
+    def setdefault(self, key: K, default: Any = None) -> Any:
         """``pod[key]`` if present, else store ``default`` and return it (as read)."""
         if key not in self._data:
             self[key] = default
@@ -453,7 +485,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
             self._commit(self._dirty.items())
             self._dirty.clear()
 
-    def sync_key(self, key: Any) -> None:
+    def sync_key(self, key: K) -> None:
         """Write the change of one key now.
 
         A key that is new (or deleted and re-added) since the last sync is
@@ -463,7 +495,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         dirty = self._dirty
         if key not in dirty:
             return
-        chosen = []
+        chosen: list[tuple[Any, bool]] = []
         for other, moved in dirty.items():
             if other == key:
                 chosen.append((other, moved))
@@ -474,7 +506,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         for other, _ in chosen:
             del dirty[other]
 
-    def _commit(self, dirty: Iterable) -> None:
+    def _commit(self, dirty: Iterable[tuple[Any, bool]]) -> None:
         """Write ``(key, moved)`` entries of the dirty order in one atomic commit."""
         if self._pid != os.getpid():
             raise TastypyError(
@@ -482,7 +514,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
                 "process cannot write it: use tastypy.SharedPOD to share a POD"
             )
         data = self._data
-        changes = []
+        changes: list[tuple[Any, str | _Sentinel]] = []
         for key, moved in dirty:
             if moved:
                 changes.append((key, DELETE))
@@ -500,7 +532,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         with exits.critical():
             self._store.compact()
 
-    def mark_dirty(self, key: Any) -> None:
+    def mark_dirty(self, key: K) -> None:
         """Mark ``key`` as changed (after changing its data behind tastypy's back)."""
         self._writable()
         if key not in self._data:
@@ -508,7 +540,7 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         self._dirty.setdefault(key, False)
         self._after(key)
 
-    def dirty(self) -> set:
+    def dirty(self) -> set[K]:
         """The keys changed since the last sync."""
         return set(self._dirty)
 
@@ -550,10 +582,10 @@ class PersistentOrderedDict(OldIterators, MutableMapping):
         closed = _Closed(store.path)
         self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
 
-    def __enter__(self) -> PersistentOrderedDict:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tastypy.observe import ObservableDict, ObservableList, unwrap
+
+if TYPE_CHECKING:
+    from tastypy.observe.proxy import _Observable
 
 #: The special fields of a record and their defaults, in their order on disk.
 DEFAULTS = {"_done": False, "_tries": 0, "_aborted": False}
@@ -62,7 +65,7 @@ def check_field(key: Any, field: str, value: Any) -> None:
         raise TypeError(f"{where} must be True or False, not {type(value).__name__} {value!r}")
 
 
-def bits_of(record: dict) -> int:
+def bits_of(record: Mapping[str, Any]) -> int:
     """The DONE / TRIED / ABORTED bits of a record."""
     tries = record.get("_tries")
     return (
@@ -89,7 +92,7 @@ class RecordDict(ObservableDict):
                 "_done, _tries and _aborted; set it instead (e.g. tracker.reset_tries(key))"
             )
 
-    def _self_check(self, given: Mapping) -> None:
+    def _self_check(self, given: Mapping[Any, Any]) -> None:
         key = self._self_path[0]
         for field, value in given.items():
             if type(field) is str and field in DEFAULTS:
@@ -107,7 +110,7 @@ class RecordDict(ObservableDict):
         self._self_refuse_delete(field)
         return super().pop(field, *default)
 
-    def popitem(self) -> tuple:
+    def popitem(self) -> tuple[Any, Any]:
         if self.__wrapped__:
             self._self_refuse_delete(next(reversed(self.__wrapped__)))
         return super().popitem()
@@ -124,7 +127,7 @@ class RecordDict(ObservableDict):
 
 
 #: Proxy kinds of a writable tracker: a record at the top, ordinary below.
-RECORD_PROXY_TYPES = {dict: RecordDict, list: ObservableList}
+RECORD_PROXY_TYPES: dict[type, type[_Observable]] = {dict: RecordDict, list: ObservableList}
 
 
 def record_problem(key: Any, record: Any) -> str | None:

@@ -15,11 +15,12 @@ and passes over keys deleted while it runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from tastypy.counts import Fractions
+from tastypy.counts import Fractions, R
 from tastypy.errors import DuplicateKeyError
+from tastypy.keys import K
 from tastypy.observe import WRITABLE, check_key, normalize, unwrap
 from tastypy.order import TaskOrder
 from tastypy.pod import _UNREAD, PersistentOrderedDict
@@ -34,6 +35,10 @@ from tastypy.records import (
     record_problem,
 )
 
+if TYPE_CHECKING:
+    #: ``(skip, need, test)``: what a record passes (see ``ProgressTracker._first``).
+    _Rule = tuple[int, int, Callable[[Any], bool] | None]
+
 _MISSING = object()
 
 
@@ -45,7 +50,7 @@ class _ClosedState:
         raise ValueError(f"Tracker at {self._path} is closed; open it again to use it")
 
 
-class ProgressTracker(Fractions, PersistentOrderedDict):
+class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
     """A POD of task records that tells what is left to do, across restarts.
 
     Each value is a dict with ``_done`` (False), ``_tries`` (0), ``_aborted``
@@ -59,9 +64,9 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         max_tries: int = 0,
-        init: Mapping | Iterable | None = None,
+        init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         gzipped: bool = False,
         file_size: int = 1000,
         sync_at: int = 1000,
@@ -74,11 +79,12 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             self._check_same(max_tries=max_tries)
         else:
             self.max_tries = max_tries
-        super().__init__(path, init, gzipped, file_size, sync_at, mode=mode)
+        # Partial records are fine here: update() merges them.
+        super().__init__(path, init, gzipped, file_size, sync_at, mode=mode)  # type: ignore[arg-type]
 
     # -- the POD hooks -------------------------------------------------------
 
-    def _options(self) -> dict:
+    def _options(self) -> dict[str, Any]:
         return {**super()._options(), "max_tries": self.max_tries}
 
     def _open(self, path: Any, read_only: bool, gzipped: bool, file_size: int) -> None:
@@ -87,7 +93,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         if self._proxy_types is WRITABLE:
             self._proxy_types = RECORD_PROXY_TYPES
 
-    def _normal(self, key: Any, value: Any) -> dict:
+    def _normal(self, key: Any, value: Any) -> dict[str, Any]:
         plain = unwrap(value)
         if not isinstance(plain, dict):
             raise TypeError(
@@ -110,7 +116,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
     def _reloaded(self) -> None:
         # The state of each record comes from its first fields, read without
         # decoding it; a record that does not start with them is decoded now.
-        bits: list = []
+        bits: list[Any] = []  # int, or None until filled in below
         for texts in self._store.texts():
             bits += bits_of_texts(texts)
         keys = list(self._data)
@@ -143,7 +149,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     # -- adding --------------------------------------------------------------
 
-    def add(self, key: Any) -> None:
+    def add(self, key: K) -> None:
         """Add ``key`` as a new task (not done, 0 tries, not aborted).
 
         Raises ``DuplicateKeyError`` (a ``KeyError``) if ``key`` is present.
@@ -154,7 +160,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             raise DuplicateKeyError(self._duplicate(key))
         self._set_normal(key, dict(DEFAULTS))
 
-    def add_if_absent(self, key: Any) -> bool:
+    def add_if_absent(self, key: K) -> bool:
         """Add ``key`` unless present; return True when it was added."""
         self._writable()
         check_key(key)
@@ -163,14 +169,14 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         self._set_normal(key, dict(DEFAULTS))
         return True
 
-    def add_many(self, keys: Iterable) -> None:
+    def add_many(self, keys: Iterable[K]) -> None:
         """Add every key; if any is present (or repeated), add none.
 
         Raises ``DuplicateKeyError`` naming the first duplicate.
         """
         self._writable()
         keys = list(keys)
-        seen: set = set()
+        seen: set[K] = set()
         for key in keys:
             check_key(key)
             if key in self._data or key in seen:
@@ -178,10 +184,10 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             seen.add(key)
         self._add_all(keys)
 
-    def add_many_if_absent(self, keys: Iterable) -> int:
+    def add_many_if_absent(self, keys: Iterable[K]) -> int:
         """Add the keys not present yet; return how many were added."""
         self._writable()
-        new: dict = {}
+        new: dict[K, None] = {}
         data = self._data
         for key in keys:
             check_key(key)
@@ -190,7 +196,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         self._add_all(new)
         return len(new)
 
-    def _add_all(self, keys: Iterable) -> None:
+    def _add_all(self, keys: Iterable[K]) -> None:
         with self._held_then_synced():
             for key in keys:
                 self._set_normal(key, dict(DEFAULTS))
@@ -201,14 +207,20 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             "use add_if_absent() or add_many_if_absent() to skip present keys"
         )
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+    # A tracker merges each (partial) record into the key's: any fields will do.
+    def update(  # type: ignore[override]
+        self,
+        other: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] = (),
+        /,
+        **kwargs: Mapping[str, Any],
+    ) -> None:
         """Merge each given dict into the record of its key, adding absent keys.
 
         Every value is checked before any record changes.
         """
         self._writable()
         items = other.items() if isinstance(other, Mapping) else other
-        merged: dict = {}
+        merged: dict[Any, Any] = {}
         for pair in [*items, *kwargs.items()]:
             try:
                 key, value = pair
@@ -228,9 +240,9 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     # -- one task ------------------------------------------------------------
 
-    def _record(self, key: Any) -> dict:
+    def _record(self, key: K) -> dict[str, Any]:
         try:
-            return self._plain(key)
+            return self._plain(key)  # type: ignore[no-any-return]  # a record is a dict (checked when read)
         except KeyError:
             raise KeyError(
                 f"{key!r} is not in the tracker at {self._store.path}; add it first "
@@ -240,57 +252,57 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             check_key(key)
             raise
 
-    def _set(self, key: Any, field: str, value: Any) -> None:
+    def _set(self, key: K, field: str, value: Any) -> None:
         self._writable()
         record = self._record(key)
         if record[field] != value:
             record[field] = value
             self.mark_dirty(key)  # -> _changed(key): the counters follow
 
-    def mark_done(self, key: Any) -> None:
+    def mark_done(self, key: K) -> None:
         """Mark ``key`` done."""
         self._set(key, "_done", True)
 
-    def mark_not_done(self, key: Any) -> None:
+    def mark_not_done(self, key: K) -> None:
         """Mark ``key`` not done."""
         self._set(key, "_done", False)
 
-    def done(self, key: Any) -> bool:
+    def done(self, key: K) -> bool:
         """Whether ``key`` is done; False for an absent key."""
         return key in self._data and bool(self._order.bits(key) & DONE)
 
-    def abort(self, key: Any) -> None:
+    def abort(self, key: K) -> None:
         """Mark ``key`` aborted: ``todo_*``/``try_*`` pass over it unless ``allow_aborted``."""
         self._set(key, "_aborted", True)
 
-    def unabort(self, key: Any) -> None:
+    def unabort(self, key: K) -> None:
         """Mark ``key`` not aborted."""
         self._set(key, "_aborted", False)
 
-    def aborted(self, key: Any) -> bool:
+    def aborted(self, key: K) -> bool:
         """Whether ``key`` is aborted; False for an absent key."""
         return key in self._data and bool(self._order.bits(key) & ABORTED)
 
-    def tries(self, key: Any) -> int:
+    def tries(self, key: K) -> int:
         """How many times ``key`` was tried (``KeyError`` if absent)."""
-        return self._record(key)["_tries"]
+        return self._record(key)["_tries"]  # type: ignore[no-any-return]  # an int (check_field)
 
-    def increment_tries(self, key: Any) -> None:
+    def increment_tries(self, key: K) -> None:
         """Count one more try of ``key``."""
         self._set(key, "_tries", self._record(key)["_tries"] + 1)
 
-    def decrement_tries(self, key: Any) -> None:
+    def decrement_tries(self, key: K) -> None:
         """Count one try less of ``key``; ``ValueError`` if it has none."""
         tries = self._record(key)["_tries"]
         if tries == 0:
             raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
         self._set(key, "_tries", tries - 1)
 
-    def reset_tries(self, key: Any) -> None:
+    def reset_tries(self, key: K) -> None:
         """Set the tries of ``key`` back to 0."""
         self._set(key, "_tries", 0)
 
-    def _todo(self, allow_aborted: bool) -> tuple:
+    def _todo(self, allow_aborted: bool) -> _Rule:
         """What a task to do is (see ``_first``): not done, not aborted unless
         ``allow_aborted``, and tried fewer than ``max_tries`` times."""
         max_tries = self.max_tries
@@ -299,7 +311,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             return skip, 0, None
         return skip, 0, lambda record: record["_tries"] < max_tries
 
-    def should_do(self, key: Any, allow_aborted: bool = False) -> bool:
+    def should_do(self, key: K, allow_aborted: bool = False) -> bool:
         """Whether ``key`` is to do: not done, not aborted (unless
         ``allow_aborted``) and tried fewer than ``max_tries`` times (when not 0).
         ``KeyError`` if absent."""
@@ -307,24 +319,24 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         record = self._record(key)
         return not self._order.bits(key) & skip and (test is None or test(record))
 
-    def should_do_add(self, key: Any, allow_aborted: bool = False) -> bool:
+    def should_do_add(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_do``, adding ``key`` first if it is absent."""
         self.add_if_absent(key)
         return self.should_do(key, allow_aborted)
 
-    def should_try(self, key: Any, allow_aborted: bool = False) -> bool:
+    def should_try(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_do``; when True, also count a try (written to disk unless held)."""
         if not self.should_do(key, allow_aborted):
             return False
         self._tried(key)
         return True
 
-    def should_try_add(self, key: Any, allow_aborted: bool = False) -> bool:
+    def should_try_add(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_try``, adding ``key`` first if it is absent."""
         self.add_if_absent(key)
         return self.should_try(key, allow_aborted)
 
-    def _tried(self, key: Any) -> None:
+    def _tried(self, key: K) -> None:
         # The try must be on disk before the work starts: after a crash the
         # task is then never tried more than max_tries times. The same sync
         # writes the done mark of the previous task.
@@ -334,7 +346,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     # -- iteration by position -----------------------------------------------
 
-    def _first(self, start: int, rule: tuple) -> tuple | None:
+    def _first(self, start: int, rule: _Rule) -> tuple[K, int] | None:
         """``(key, position)`` of the first live key at ``start`` or later that
         passes ``rule``, or None. A rule is ``(skip, need, test)``: a record
         passes with none of the state bits ``skip``, all of ``need`` and (if
@@ -348,7 +360,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
 
     def _next_to_try(
         self, start: int, allow_aborted: bool = False, skip: Any = ()
-    ) -> tuple | None:
+    ) -> tuple[K, int] | None:
         """Hand out the next task at position ``start`` or later, as ``(key, position)``.
 
         Counts the try (written to disk unless held) and returns it, or None when
@@ -363,14 +375,14 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             self._tried(found[0])
         return found
 
-    def _keys_passing(self, rule: tuple) -> Iterator:
+    def _keys_passing(self, rule: _Rule) -> Iterator[K]:
         """A live walk over the keys whose record passes ``rule`` (see ``_first``)."""
         start = 0
         while (found := self._first(start, rule)) is not None:
             yield found[0]
             start = found[1] + 1
 
-    def todo_keys(self, allow_aborted: bool = False) -> Iterator:
+    def todo_keys(self, allow_aborted: bool = False) -> Iterator[K]:
         """The keys to do (see ``should_do``), in insertion order.
 
         A live walk: keys added during the loop are reached, keys deleted
@@ -378,15 +390,15 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
         """
         return self._keys_passing(self._todo(allow_aborted))
 
-    def todo_items(self, allow_aborted: bool = False) -> Iterator:
+    def todo_items(self, allow_aborted: bool = False) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``todo_keys()``."""
         return ((key, self[key]) for key in self.todo_keys(allow_aborted))
 
-    def todo_values(self, allow_aborted: bool = False) -> Iterator:
+    def todo_values(self, allow_aborted: bool = False) -> Iterator[R]:
         """The records of ``todo_keys()``."""
         return (self[key] for key in self.todo_keys(allow_aborted))
 
-    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
         """Like ``todo_keys()``, counting a try of each key before yielding it.
 
         One pass in insertion order that also reaches keys added during the
@@ -402,30 +414,30 @@ class ProgressTracker(Fractions, PersistentOrderedDict):
             return bar_over(keys, self)
         return keys
 
-    def _keys_tried(self, allow_aborted: bool) -> Iterator:
+    def _keys_tried(self, allow_aborted: bool) -> Iterator[K]:
         """A live walk that counts a try of each key before yielding it."""
         start = 0
         while (found := self._next_to_try(start, allow_aborted)) is not None:
             yield found[0]
             start = found[1] + 1
 
-    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()``."""
         return ((key, self[key]) for key in self.try_keys(allow_aborted, progress))
 
-    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator:
+    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[R]:
         """The records of ``try_keys()``."""
         return (self[key] for key in self.try_keys(allow_aborted, progress))
 
-    def aborted_keys(self) -> Iterator:
+    def aborted_keys(self) -> Iterator[K]:
         """The aborted keys, in insertion order (a live walk like ``todo_keys``)."""
         return self._keys_passing((0, ABORTED, None))
 
-    def aborted_items(self) -> Iterator:
+    def aborted_items(self) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``aborted_keys()``."""
         return ((key, self[key]) for key in self.aborted_keys())
 
-    def aborted_values(self) -> Iterator:
+    def aborted_values(self) -> Iterator[R]:
         """The records of ``aborted_keys()``."""
         return (self[key] for key in self.aborted_keys())
 

@@ -48,7 +48,7 @@ _tasks = itertools.count()
 _T = TypeVar("_T")
 
 
-class ClientPOD(OldIterators, MutableMapping[K, V]):
+class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     """A POD held by a host, used from any number of processes.
 
     Every method is one atomic call to the host. ``face.set[...]`` records a

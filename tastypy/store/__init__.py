@@ -32,8 +32,9 @@ Readers take no lock: they read the manifest, its shards (checked against it),
 then the journal up to its last complete batch. A store holds each entry as its
 value's JSON text (one regex splits a shard whose keys are plain strings);
 values of a checksummed file are decoded when first asked for, those of a 0.x
-folder (no checksums) while reading, which is how damage in them is found. If a file has vanished (a compaction deleted it) and the
-manifest changed meanwhile, they read again.
+folder (no checksums) while reading, which is how damage in them is found.
+If a file has vanished (a compaction deleted it) and the manifest changed
+meanwhile, they read again.
 
 Folders of tastypy 0.x (shards ``0.json``, ``1.json``, … and no manifest) are read as
 they are; a writer first gives them a manifest naming exactly those shards. A folder

@@ -10,8 +10,10 @@ import zlib
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from tastypy.errors import LockedError, ReadOnlyError
+from tastypy.keys import Key
 from tastypy.store.durable import (
     FOLDER_MODE,
     create_file,
@@ -23,7 +25,7 @@ from tastypy.store.durable import (
     write_all,
 )
 from tastypy.store.format import (
-    Key,
+    MANIFEST,
     decode_joined,
     decode_value,
     decode_values,
@@ -36,7 +38,6 @@ from tastypy.store.lock import WriterLock, writer_pid
 from tastypy.store.manifest import (
     FORMAT,
     JOURNAL_NAME,
-    MANIFEST,
     SHARD_NAME,
     manifest_bytes,
     shard_check,
@@ -73,7 +74,7 @@ class _Undo:
     def __init__(self, nslots: int) -> None:
         self.nslots = nslots
         # id(slot) -> [slot, its dict before the first delete (or None), its dirty flag]
-        self.slots: dict[int, list] = {}
+        self.slots: dict[int, list[Any]] = {}
         self.index: dict[Key, Slot | None] = {}
         # (slot, key, value text before, None if added), from before the slot's copy
         self.keys: list[tuple[Slot, Key, str | None]] = []
@@ -89,8 +90,9 @@ class Store:
             raise ValueError(f"file_size must be at least 1, not {file_size}")
         self.path = Path(path)
         self._read_only = read_only
-        self._lock: WriterLock | None = None
-        self._journal: io.FileIO | None = None
+        # None in a reader: only a writer's methods use them (ignores: no check on each use).
+        self._lock: WriterLock = None  # type: ignore[assignment]
+        self._journal: io.FileIO = None  # type: ignore[assignment]
         self._closed = False
         self._fresh = False
         self._must_compact = False
@@ -169,7 +171,7 @@ class Store:
         slot = self._snap.index[key]
         return decode_value(slot.entries[key], self._file_of(slot), key)
 
-    def shard_values(self, key: Key) -> dict | None:
+    def shard_values(self, key: Key) -> dict[Key, Any] | None:
         """The values of the entries kept with ``key`` (``KeyError`` if absent)
         in one parse, by key; None if a text there is not JSON (``value()``
         then names the one that is bad)."""
@@ -191,7 +193,7 @@ class Store:
         """Whether the last commit loaded or made holds ``key``."""
         return key in self._snap.index
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         """Counts and sizes for the command line."""
         self._check_open()
         if self._read_only:
@@ -346,7 +348,8 @@ class Store:
             checks = {}
             for slot in snap.slots:
                 if slot.entries:
-                    name, nbytes, crc = written.get(id(slot), (slot.name, slot.nbytes, slot.crc))
+                    # (ignore: a slot not rewritten here, with entries, is clean: it has a name)
+                    name, nbytes, crc = written.get(id(slot), (slot.name, slot.nbytes, slot.crc))  # type: ignore[arg-type]
                     checks[name] = shard_check(nbytes, len(slot.entries), crc)
             manifest = dict(
                 snap.manifest, journal=journal, next=number, synced=time.time(),

@@ -7,7 +7,9 @@ import json
 import json.scanner
 import re
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from tastypy.errors import IntegrityError
 from tastypy.keys import Key, check_key, key_from_json
@@ -34,7 +36,7 @@ def encode_key(key: Key) -> str:
     """JSON text of a top-level key; tuples become arrays. TypeError for other types."""
     kind = type(key)
     if kind is str:  # the common case, without the encoder's per-call setup
-        return json.encoder.encode_basestring(key)
+        return json.encoder.encode_basestring(key)  # type: ignore[arg-type]  # a str: checked above
     if kind is int:
         return int.__repr__(key)
     check_key(key)
@@ -74,7 +76,7 @@ def parse_lines(
     value texts are only checked to be there (value None): a file whose
     checksum matched is decoded when a value is first read.
     """
-    out = []
+    out: list[tuple[Key, str, str | None, object]] = []
     append = out.append
     for n, line in enumerate(lines, first):
         ktext, tab, vtext = line.partition("\t")
@@ -100,14 +102,14 @@ def parse_lines(
 _PLAIN_LINE = re.compile(r'^"([^"\\\x00-\x1f]*)"\t([^\n]+)\n', re.MULTILINE)
 
 
-def plain_lines(text: str) -> list[tuple[str, str]] | None:
+def plain_lines(text: str) -> list[tuple[Key, str]] | None:
     """``(key, value_text)`` of every line of ``text`` when each key is a plain
     string (see ``_PLAIN_LINE``), else None. Value texts are not decoded."""
     found = _PLAIN_LINE.findall(text)
     return found if len(found) == text.count("\n") and text[-1:] in ("\n", "") else None
 
 
-def decode_values(texts: list[str], file: Path, keys: list) -> list:
+def decode_values(texts: list[str], file: Path, keys: list[Key]) -> list[Any]:
     """The values of the JSON texts of ``keys`` read from ``file``, whose
     checksum matched, in one parse (a third of the time of one parse each).
 
@@ -120,10 +122,10 @@ def decode_values(texts: list[str], file: Path, keys: list) -> list:
     return values
 
 
-def decode_joined(texts: list[str]) -> list | None:
+def decode_joined(texts: list[str]) -> list[Any] | None:
     """The values of JSON texts in one parse, or None if one of them is not a JSON value."""
     try:
-        values = json.loads("[" + ",".join(texts) + "]")
+        values: list[Any] = json.loads("[" + ",".join(texts) + "]")
     except (ValueError, RecursionError):
         return None
     return values if len(values) == len(texts) else None
@@ -150,7 +152,8 @@ def decode_value(text: str, file: Path, key: Key) -> object:
         ) from None
 
 
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+# The stub wants a make_scanner as context; the C scanner reads a JSONDecoder's settings.
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _decode(text: str, path: Path, n: int, what: str) -> object:
@@ -169,7 +172,9 @@ def _decode(text: str, path: Path, n: int, what: str) -> object:
         raise damage(path, n, f"the {what} {text[:60]!r} {reason}") from None
 
 
-def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str]], dict, int, int]:
+def read_shard(
+    path: Path, expect: dict[str, Any] | None
+) -> tuple[list[tuple[Key, str]], dict[Key, str], int, int]:
     """The ``(key, value_text)`` entries of one shard file (gzip when its name
     ends in ``.gz``), the key texts that are not what ``encode_key`` gives (by
     key, for a rewrite to keep them), the file's size and CRC32.
@@ -191,8 +196,8 @@ def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str]], 
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error):
             raise damage(path, None, "not a valid gzip file", "restore it from a backup") from None
-    pairs = None
-    ktexts: dict = {}
+    pairs: list[tuple[Key, Any]] | None = None  # (the value texts of a shard are never None)
+    ktexts: dict[Key, str] = {}
     if expect is not None:
         try:
             pairs = plain_lines(data.decode("utf-8"))
@@ -209,7 +214,7 @@ def read_shard(path: Path, expect: dict | None) -> tuple[list[tuple[Key, str]], 
     return pairs, ktexts, size, crc
 
 
-def shard_bytes(entries, gzipped: bool) -> bytes:
+def shard_bytes(entries: Iterable[tuple[str, str]], gzipped: bool) -> bytes:
     """The file content for ``(key_text, value_text)`` pairs."""
     data = "".join([f"{k}\t{v}\n" for k, v in entries]).encode("utf-8")
     # mtime=0: the same content always gives the same bytes.

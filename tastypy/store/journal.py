@@ -17,8 +17,9 @@ import json
 import zlib
 from pathlib import Path
 
+from tastypy.keys import Key
 from tastypy.store.durable import read_bytes
-from tastypy.store.format import Key, damage, parse_lines
+from tastypy.store.format import damage, parse_lines
 
 _RECORD = '{"commit":%d,"lines":%d,"crc32":%d}\n'
 _FIX = "restore the folder from a backup"

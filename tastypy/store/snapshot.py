@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from tastypy.store.format import Key, damage, encode_key, read_shard
+from tastypy.keys import Key
+from tastypy.store.format import MANIFEST, damage, encode_key, read_shard
 from tastypy.store.journal import read_journal
 from tastypy.store.manifest import (
     JOURNAL_NAME,
-    MANIFEST,
     SHARD_NAME,
     read_manifest,
     shard_check,
 )
+
+if TYPE_CHECKING:
+    #: ``apply(snapshot, ops)``: replays journaled ``(key, key_text, value_text or None)`` ops.
+    _Apply = Callable[["Snapshot", list[tuple[Key, str, str | None]]], None]
 
 # Attempts of a reader whose files a compaction replaced while it read them.
 _READ_ATTEMPTS = 100
@@ -25,7 +31,9 @@ class Slot:
 
     __slots__ = ("crc", "dirty", "entries", "ktexts", "name", "nbytes")
 
-    def __init__(self, name: str | None, entries: dict, nbytes: int, crc: int = 0, ktexts: dict | None = None) -> None:
+    def __init__(
+        self, name: str | None, entries: dict[Key, str], nbytes: int, crc: int = 0, ktexts: dict[Key, str] | None = None
+    ) -> None:
         self.name = name  # its file in the manifest; None until first written
         self.entries = entries
         # Key texts read that ``encode_key`` would not give (a 0.x or edited
@@ -40,7 +48,7 @@ class Slot:
         ktexts = self.ktexts or {}
         return [(ktexts.get(key) or encode_key(key), text) for key, text in self.entries.items()]
 
-    def check(self) -> dict:
+    def check(self) -> dict[str, int]:
         """What the manifest says of this slot's file (a clean slot: its entries are the file's)."""
         return shard_check(self.nbytes, len(self.entries), self.crc)
 
@@ -59,7 +67,7 @@ class Snapshot:
         "slots",
     )
 
-    def __init__(self, manifest: dict) -> None:
+    def __init__(self, manifest: dict[str, Any]) -> None:
         self.slots: list[Slot] = []
         self.index: dict[Key, Slot] = {}
         self.manifest = manifest  # journal None: a 0.x folder no writer adopted yet
@@ -69,7 +77,7 @@ class Snapshot:
         self.file_size: int = manifest["file_size"]
 
 
-def read_snapshot(path: Path, gzipped: bool, file_size: int, apply) -> Snapshot:
+def read_snapshot(path: Path, gzipped: bool, file_size: int, apply: _Apply) -> Snapshot:
     """Read the folder; ``apply(snapshot, ops)`` replays journaled changes.
 
     A writer may compact (and delete files) while a reader reads: if a file the
@@ -90,7 +98,7 @@ def read_snapshot(path: Path, gzipped: bool, file_size: int, apply) -> Snapshot:
     raise OSError(f"{path}: the folder kept changing while being read; retry")
 
 
-def _read_files(path: Path, manifest: dict, apply) -> Snapshot:
+def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply) -> Snapshot:
     snap = Snapshot(manifest)
     legacy = manifest["journal"] is None
     for name in manifest["shards"]:
@@ -106,7 +114,7 @@ def _read_files(path: Path, manifest: dict, apply) -> Snapshot:
     return snap
 
 
-def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
+def _add_shard(snap: Snapshot, path: Path, expect: dict[str, Any] | None) -> None:
     pairs, ktexts, nbytes, crc = read_shard(path, expect)
     entries = dict(pairs)
     slot = Slot(path.name, entries, nbytes, crc, ktexts or None)
@@ -114,7 +122,7 @@ def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
     known = len(index)
     index.update(dict.fromkeys(entries, slot))
     if len(index) < known + len(pairs):  # a key seen before: name its line
-        seen = set().union(*[earlier.entries for earlier in snap.slots])
+        seen: set[Key] = set().union(*[earlier.entries for earlier in snap.slots])
         for n, (key, _) in enumerate(pairs, 1):
             if key in seen:
                 ktext = ktexts.get(key) or encode_key(key)
@@ -123,15 +131,15 @@ def _add_shard(snap: Snapshot, path: Path, expect: dict | None) -> None:
     snap.slots.append(slot)
 
 
-def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict:
+def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict[str, Any]:
     """The manifest a folder without one stands for: shards 0, 1, 2 … (tastypy 0.x).
 
     A folder holding a journal of tastypy's is not one: its manifest was lost,
     and with it the only record of which files hold the data.
     """
     found: dict[bool, dict[int, str]] = {False: {}, True: {}}
-    journals = []
-    latest = None
+    journals: list[os.DirEntry[str]] = []
+    latest: float | None = None
     with os.scandir(path) as entries:
         for entry in entries:
             match = SHARD_NAME.fullmatch(entry.name)

@@ -14,7 +14,7 @@ from typing import Any
 from typing_extensions import assert_type
 
 import tastypy
-from tastypy import RedisPOD, RedisTracker, SharedPOD, SharedTracker, TaskRecord
+from tastypy import POD, RedisPOD, RedisTracker, SharedPOD, SharedTracker, TaskRecord, Tracker
 
 
 class Page(TaskRecord, total=False):
@@ -61,6 +61,52 @@ def crawl(folder: Path) -> None:
     tracker.close()
 
 
+def counts_by_word_here(folder: Path) -> None:
+    pod: POD[str, dict[str, int]] = POD(folder)
+    pod["apple"] = {"n": 1}
+    pod["apple"]["n"] += 1
+    assert_type(pod["apple"], dict[str, int])
+    assert_type(pod.get("apple"), dict[str, int] | None)
+    assert_type(pod.get("pear", {"n": 0}), dict[str, int])
+    assert_type(pod.pop("apple", None), dict[str, int] | None)
+    assert_type(pod.setdefault("pear", {"n": 0}), dict[str, int])
+    for word, counts in pod.items():
+        assert_type(word, str)
+        assert_type(counts["n"], int)
+    assert_type(pod.iteritems(), Iterator[tuple[str, dict[str, int]]])
+    assert_type(pod.dirty(), set[str])
+    assert_type(pod.popitem(), tuple[str, dict[str, int]])
+    with POD[str, dict[str, int]](folder) as again:
+        assert_type(again, POD[str, dict[str, int]])
+    pod[1] = {"n": 1}  # type: ignore[index]
+    pod["pear"] = {"n": "one"}  # type: ignore[dict-item]
+    pod.update({"pear": [1]})  # type: ignore[arg-type]
+    POD[str, int](folder, {"a": "big"})  # type: ignore[arg-type]
+    pod.close()
+
+
+def crawl_here(folder: Path) -> None:
+    tracker: Tracker[str, Page] = Tracker(folder, max_tries=3)
+    tracker.add("https://example.org")
+    for url, page in tracker.try_items():
+        assert_type(url, str)
+        assert_type(page, Page)
+        assert_type(page["_tries"], int)
+        tracker[url]["status"] = 200
+        tracker.mark_done(url)
+    tracker.update({"https://example.org": {"status": 404}})  # partial records merge
+    assert_type(tracker.done("https://example.org"), bool)
+    assert_type(tracker.todo_values(), Iterator[Page])
+    assert_type(tracker.aborted_keys(), Iterator[str])
+    assert_type(tracker.num_done(), int)
+    assert_type(tracker.percent_done(), str)
+    with Tracker[str, Page](folder, max_tries=3) as again:
+        assert_type(again, Tracker[str, Page])
+    tracker.add(("not", "a", "str"))  # type: ignore[arg-type]
+    Tracker(folder, "3")  # type: ignore[arg-type]
+    tracker.close()
+
+
 def counts_in_redis(url: str) -> None:
     pod: RedisPOD[str, dict[str, int]] = RedisPOD(url, "words", {"apple": {"n": 1}})
     pod.set["apple"]["n"] += 1
@@ -102,6 +148,10 @@ def unannotated(folder: Path) -> None:
     pod = tastypy.SharedPOD(folder)
     assert_type(pod, SharedPOD[Any, Any])
     assert_type(pod["k"], Any)
+    here = tastypy.POD(folder)
+    assert_type(here, POD[Any, Any])
+    assert_type(here["k"], Any)
+    assert_type(tastypy.Tracker(folder)["k"], Any)
     tracker = tastypy.RedisTracker("redis://localhost:6379/0", "crawl")
     assert_type(tracker, RedisTracker[Any, Any])
     assert_type(tracker["k"], Any)
@@ -112,3 +162,5 @@ WrongKey = SharedPOD[float, int]  # type: ignore[type-var]
 WrongRecord = SharedTracker[str, dict[str, int]]  # type: ignore[type-var]
 WrongRedisKey = RedisPOD[list[str], int]  # type: ignore[type-var]
 WrongRedisRecord = RedisTracker[str, int]  # type: ignore[type-var]
+WrongPODKey = POD[float, int]  # type: ignore[type-var]
+WrongTrackerRecord = Tracker[str, dict[str, int]]  # type: ignore[type-var]
