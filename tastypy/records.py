@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tastypy.observe import ObservableDict, ObservableList, unwrap
+from tastypy.observe import ObservableDict, ObservableList, normalize, unwrap
 
 if TYPE_CHECKING:
     from tastypy.observe.proxy import _Observable
@@ -63,6 +63,22 @@ def check_field(key: Any, field: str, value: Any) -> None:
             raise ValueError(f"{where} must be >= 0, not {value!r}")
     elif type(value) is not bool:
         raise TypeError(f"{where} must be True or False, not {type(value).__name__} {value!r}")
+
+
+def normal_record(key: Any, value: Any) -> dict[str, Any]:
+    """``value`` as the record ``tracker[key] = value`` stores: a dict in normal
+    form with the special fields (defaults where absent), each checked."""
+    plain = unwrap(value)
+    if not isinstance(plain, dict):
+        raise TypeError(
+            f"tracker[{key!r}] = {type(value).__name__}: a tracker value must be a "
+            f"dict (a task record, e.g. {{'note': ...}}); use tracker.add({key!r}) "
+            "for an empty one"
+        )
+    record = {**DEFAULTS, **normalize(plain, (key,))}
+    for field in DEFAULTS:
+        check_field(key, field, record[field])
+    return record
 
 
 def bits_of(record: Mapping[str, Any]) -> int:

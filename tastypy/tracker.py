@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tastypy.counts import Fractions, R
 from tastypy.errors import DuplicateKeyError
 from tastypy.keys import K
-from tastypy.observe import WRITABLE, check_key, normalize, unwrap
+from tastypy.observe import WRITABLE, check_key, unwrap
 from tastypy.order import TaskOrder
 from tastypy.pod import _UNREAD, PersistentOrderedDict
 from tastypy.records import (
@@ -31,7 +31,7 @@ from tastypy.records import (
     RECORD_PROXY_TYPES,
     bits_of,
     bits_of_texts,
-    check_field,
+    normal_record,
     record_problem,
 )
 
@@ -94,17 +94,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
             self._proxy_types = RECORD_PROXY_TYPES
 
     def _normal(self, key: Any, value: Any) -> dict[str, Any]:
-        plain = unwrap(value)
-        if not isinstance(plain, dict):
-            raise TypeError(
-                f"tracker[{key!r}] = {type(value).__name__}: a tracker value must be a "
-                f"dict (a task record, e.g. {{'note': ...}}); use tracker.add({key!r}) "
-                "for an empty one"
-            )
-        record = {**DEFAULTS, **normalize(plain, (key,))}
-        for field in DEFAULTS:
-            check_field(key, field, record[field])
-        return record
+        return normal_record(key, value)
 
     def _changed(self, key: Any) -> None:
         record = self._data.get(key, _MISSING)

@@ -25,7 +25,7 @@ from typing import Any
 from tastypy.errors import DuplicateKeyError
 from tastypy.keys import check_key, key_from_json
 from tastypy.observe import Op, apply, encode, normalize, unwrap
-from tastypy.records import DEFAULTS, RecordDict, check_field
+from tastypy.records import DEFAULTS, RecordDict, check_field, normal_record
 from tastypy.redis import connect, ops, scripts
 from tastypy.redis.renew import held_locks, process_token, renewer
 from tastypy.store.format import encode_key
@@ -258,17 +258,7 @@ class RedisLink:
         return encode(normalize(value, (key,)))
 
     def _record(self, key: Any, value: Any) -> dict[str, Any]:
-        plain = unwrap(value)
-        if not isinstance(plain, dict):
-            raise TypeError(
-                f"tracker[{key!r}] = {type(value).__name__}: a tracker value must be a "
-                f"dict (a task record, e.g. {{'note': ...}}); use tracker.add({key!r}) "
-                "for an empty one"
-            )
-        record = {**DEFAULTS, **normalize(plain, (key,))}
-        for field in DEFAULTS:
-            check_field(key, field, record[field])
-        return record
+        return normal_record(key, value)
 
     def _absent(self, key: Any) -> KeyError:
         if self._tracker:
