@@ -336,6 +336,22 @@ def test_errors_reach_the_caller_with_type_and_message(face):
             shared.popitem()
 
 
+class _Unpicklable(Exception):
+    """An error whose argument (a lambda) no pickle can carry."""
+
+
+def test_an_error_that_does_not_pickle_arrives_as_runtime_error(tmp_path, monkeypatch):
+    # The server is forked from here, so the patched method is the server's too.
+    def dirty(self):
+        raise _Unpicklable(lambda: None)
+
+    monkeypatch.setattr(tastypy.POD, "dirty", dirty)
+    with tastypy.SharedPOD(tmp_path / "p", init={"a": 1}) as shared:
+        with pytest.raises(RuntimeError, match="^_Unpicklable: <function"):
+            shared.dirty()
+        assert dict(shared) == {"a": 1}  # the server goes on serving
+
+
 def test_a_second_writer_on_the_folder_gets_locked_error(tmp_path):
     with tastypy.SharedPOD(tmp_path / "p", init={"a": 1}) as shared:
         shared.sync()
