@@ -26,19 +26,15 @@ server's share of the time goes; the rest is the clients').
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import redis
+from _redis import race, redis_server
 
 from tastypy.redis import RedisPOD, RedisTracker
 
@@ -72,13 +68,6 @@ def queue_worker(url: str, _: int) -> None:
         client.incr(f"done:{got.decode()}")
 
 
-def timed(worker, url, times, go, out):
-    go.wait(30)
-    began = time.monotonic()
-    worker(url, times)
-    out.put((began, time.monotonic()))
-
-
 def server_cpu(client) -> float:
     cpu = client.info("cpu")
     return cpu["used_cpu_user"] + cpu["used_cpu_sys"]
@@ -90,18 +79,10 @@ def run(worker, url: str, times: int, prepare, check) -> tuple[float, float]:
     client.flushall()
     count = prepare(client)
     cpu = server_cpu(client)
-    ctx = multiprocessing.get_context("fork")
-    go, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=timed, args=(worker, url, times, go, out)) for _ in range(PROCS)]
-    for w in workers:
-        w.start()
-    go.set()
-    spans = [out.get(timeout=600) for _ in workers]
-    for w in workers:
-        w.join(60)
+    seconds = race(worker, url, PROCS, times)
     cpu = server_cpu(client) - cpu
     check(client)
-    return count / (max(e for _, e in spans) - min(b for b, _ in spans)), cpu / count * 1e6
+    return count / seconds, cpu / count * 1e6
 
 
 def main() -> None:
@@ -110,15 +91,12 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    ops, tasks = options.ops, options.tasks
-    folder = tempfile.mkdtemp()
-    sock = os.path.join(folder, "redis.sock")
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", sock,
-         "--save", "", "--appendonly", "no", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"unix://{sock}"
+    with redis_server() as url:
+        bench(url, options.ops, options.tasks, options.repeats)
+
+
+def bench(url: str, ops: int, tasks: int, repeats: int) -> None:
+    """Race each workload and its floor ``repeats`` times; print the medians."""
 
     def w7_prepare(client):
         RedisPOD(url, "w7", init={"c": {"n": 0}}).close()
@@ -151,39 +129,30 @@ def main() -> None:
         keys = list(client.scan_iter("done:*", count=1000))
         assert len(keys) == tasks and all(int(v) == 1 for v in client.mget(keys))
 
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)
-        rows = [
-            ("W7 RedisPOD.set['c']['n'] += 1", w7, w7_prepare, w7_check),
-            ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
-            ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
-            ("LPUSH/RPOP queue (floor)", queue_worker, queue_prepare, queue_check),
-        ]
-        rates: dict = {name: [] for name, *_ in rows}
-        cpus: dict = {name: [] for name, *_ in rows}
-        for _ in range(options.repeats):
-            for name, worker, prepare, check in rows:
-                rate, cpu = run(worker, url, ops, prepare, check)
-                rates[name].append(rate)
-                cpus[name].append(cpu)
-        version = redis.Redis.from_url(url).info()["redis_version"]
-        print(f"# {platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
-              f"redis-server {version}, {PROCS} processes, median of {options.repeats}")
-        print("| workload | per second | vs floor | server CPU µs/op |")
-        print("| --- | ---: | ---: | ---: |")
-        medians = {name: statistics.median(r) for name, r in rates.items()}
-        floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0]}
-        for name, *_ in rows:
-            floor = floors.get(name, name)
-            print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} "
-                  f"| {statistics.median(cpus[name]):.0f} |")
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+    rows = [
+        ("W7 RedisPOD.set['c']['n'] += 1", w7, w7_prepare, w7_check),
+        ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
+        ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
+        ("LPUSH/RPOP queue (floor)", queue_worker, queue_prepare, queue_check),
+    ]
+    rates: dict = {name: [] for name, *_ in rows}
+    cpus: dict = {name: [] for name, *_ in rows}
+    for _ in range(repeats):
+        for name, worker, prepare, check in rows:
+            rate, cpu = run(worker, url, ops, prepare, check)
+            rates[name].append(rate)
+            cpus[name].append(cpu)
+    version = redis.Redis.from_url(url).info()["redis_version"]
+    print(f"# {platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
+          f"redis-server {version}, {PROCS} processes, median of {repeats}")
+    print("| workload | per second | vs floor | server CPU µs/op |")
+    print("| --- | ---: | ---: | ---: |")
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0]}
+    for name, *_ in rows:
+        floor = floors.get(name, name)
+        print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} "
+              f"| {statistics.median(cpus[name]):.0f} |")
 
 
 if __name__ == "__main__":

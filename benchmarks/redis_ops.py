@@ -21,19 +21,15 @@ ratio to ``HINCRBY`` measured in the same run.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import redis
+from _redis import race, redis_server
 
 from tastypy.observe import Op, encode
 from tastypy.redis import ops
@@ -75,13 +71,6 @@ def hincrby_worker(url: str, times: int) -> None:
         client.hincrby("h", "n", 1)
 
 
-def timed(worker, url, times, go, out):
-    go.wait(30)
-    began = time.monotonic()
-    worker(url, times)
-    out.put((began, time.monotonic()))
-
-
 SERVER_COMMAND = {"lua_worker": "cmdstat_evalsha", "hincrby_worker": "cmdstat_hincrby"}
 
 
@@ -92,21 +81,13 @@ def run(worker, url: str, procs: int, times: int) -> tuple:
     client.flushall()
     client.config_resetstat()
     client.set("rec", encode(RECORD).encode())
-    ctx = multiprocessing.get_context("fork")
-    go, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=timed, args=(worker, url, times, go, out)) for _ in range(procs)]
-    for w in workers:
-        w.start()
-    go.set()
-    spans = [out.get(timeout=300) for _ in workers]
-    for w in workers:
-        w.join(60)
+    seconds = race(worker, url, procs, times)
     expected = procs * times
     if worker is not hincrby_worker:
         got = int(redis.Redis.from_url(url).get("rec").decode().split('"n":')[1].split(",")[0])
         assert got == expected, (worker.__name__, got, expected)
     stats = client.info("commandstats").get(SERVER_COMMAND.get(worker.__name__, ""), {})
-    rate = expected / (max(e for _, e in spans) - min(b for b, _ in spans))
+    rate = expected / seconds
     return rate, stats.get("usec_per_call", float("nan"))
 
 
@@ -115,18 +96,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    folder = tempfile.mkdtemp()
-    sock = os.path.join(folder, "redis.sock")
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", sock,
-         "--save", "", "--appendonly", "no", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        url = f"unix://{sock}"
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with redis_server() as url:
         workers = [("Lua engine", lua_worker), ("Python CAS", cas_worker), ("HINCRBY", hincrby_worker)]
         print(f"# {platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
               f"redis-server {redis.Redis.from_url(url).info()['redis_version']}, "
@@ -143,10 +113,6 @@ def main() -> None:
                 rate = statistics.median(r for r, _ in rates[name])
                 usec = statistics.median(u for _, u in rates[name])
                 print(f"| {procs} | {name} | {rate:,.0f} | {rate / floor:.2f} | {usec:.1f} |")
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
