@@ -25,7 +25,7 @@ from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
 from tastypy.pod import POD
 from tastypy.records import folder_kind
-from tastypy.redis import is_target, open_target
+from tastypy.redis.target import is_target
 from tastypy.store import Store, writer_pid
 from tastypy.store.format import MANIFEST
 from tastypy.store.manifest import SHARD_NAME
@@ -156,9 +156,11 @@ def _reader(text: str) -> Any:
 
 
 def _redis(text: str, **options: Any) -> Any:
+    from tastypy.redis.target import open_target
+
     try:
         return open_target(text, **options)
-    except ValueError as exc:
+    except (ValueError, ImportError) as exc:
         raise UserError(str(exc)) from None
 
 
@@ -243,9 +245,9 @@ def _run_info(args: argparse.Namespace) -> None:
 
 
 def _redis_info(text: str) -> None:
-    from tastypy.redis import RedisTracker
-
     with _redis(text) as pod:
+        from tastypy.redis import RedisTracker  # importable: _redis opened one
+
         kind = "Tracker" if isinstance(pod, RedisTracker) else _kind(pod, text)
         counts = progress.Counts.of_records(_values(pod)) if kind == "Tracker" else None
         rows = [("redis", _masked(text)), ("kind", kind), ("entries", f"{len(pod):,}")]
@@ -478,7 +480,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                 args.folder, pages=args.pages, workers=args.workers, fail_rate=args.fail_rate,
                 seed=args.seed, redis=args.redis,
             )
-        except ValueError as exc:
+        except (ValueError, ImportError) as exc:
             raise UserError(str(exc)) from None
     if Path(args.folder).expanduser().exists():
         with _reader(args.folder) as pod:

@@ -120,7 +120,7 @@ def run(
     With ``redis`` (a Redis URL) the state is the RedisTracker named
     ``folder`` in that database instead.
     """
-    from tastypy import RedisTracker, SharedTracker
+    from tastypy import SharedTracker
     from tastypy.redis.connect import mask
 
     out = out or sys.stdout
@@ -131,6 +131,8 @@ def run(
     finished = True
     tracker: ClientTracker[str, Any]
     if redis:
+        from tastypy import RedisTracker  # needs redis-py: only here
+
         tracker = RedisTracker(redis, str(folder), max_tries=MAX_TRIES)
         where, state = f"{redis}#{folder}", f"{mask(redis)}#{folder}"
     else:

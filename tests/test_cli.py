@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import zlib
 
 import pytest
@@ -420,3 +421,31 @@ def test_redis_target_mistakes_are_one_line(redis_url):
     line = one_error_line(tastypy("info", "redis://:hunter2@127.0.0.1:1/0#p"))
     assert line.startswith("tastypy info: cannot use Redis at redis://:***@127.0.0.1:1/0#p")
     assert "hunter2" not in line
+
+
+def _without_redis_py(*args: object) -> subprocess.CompletedProcess:
+    """``python -m tastypy ARGS`` as on a machine where redis-py is not installed."""
+    code = (
+        "import runpy, sys; sys.modules['redis'] = None; sys.argv[0] = 'tastypy';"
+        " runpy.run_module('tastypy', run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+        timeout=CHILD_TIMEOUT, env=child_env(), check=False,
+    )
+
+
+def test_the_command_line_works_without_redis_py(tmp_path):
+    # `pip install '.[cli]' && python -m tastypy demo` has no redis-py.
+    folder = write_folder(tmp_path / "f", {"0.json": '"a"\t1\n'})
+    result = _without_redis_py("info", folder)
+    assert result.returncode == 0, result.stderr
+    assert "entries:   1" in result.stdout
+
+
+def test_a_redis_target_without_redis_py_says_what_to_install(tmp_path):
+    result = _without_redis_py("info", "redis://localhost:6379/0#crawl")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "tastypy info: tastypy.RedisPOD needs redis-py, which is not installed: pip install 'tastypy[redis]'"
+    ]

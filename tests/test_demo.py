@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -171,3 +172,17 @@ def test_demo_on_redis_refuses_a_name_that_holds_a_pod_or_a_bad_url(redis_url):
     assert line.startswith("tastypy demo: ") and "holds a RedisPOD" in line
     line = one_error_line(tastypy("demo", "--redis", "/not/a/url"))
     assert "--redis takes a Redis URL" in line
+
+
+def test_the_demo_runs_without_redis_py(tmp_path):
+    # The README's first command installs '.[cli]': no redis-py there.
+    code = (
+        "import runpy, sys; sys.modules['redis'] = None; sys.argv[0] = 'tastypy';"
+        " runpy.run_module('tastypy', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "demo", tmp_path / "crawl", "--pages", "60"],
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT, env=child_env(), check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "finished" in result.stdout

@@ -4,15 +4,27 @@
 (``scripts.py``) on the data layout of ``connect.py``; ``renew.py`` keeps
 this process's work claims and locks alive; ``face.py`` is what users hold;
 ``target.py`` reads the command line's ``URL#NAME``.
+
+The faces need redis-py (``pip install 'tastypy[redis]'``); they are imported
+on first use, so the rest of tastypy (the command line too) works without it.
 """
 
-from tastypy.redis.face import (
-    RedisPersistentOrderedDict,
-    RedisPOD,
-    RedisProgressTracker,
-    RedisTracker,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tastypy.redis.target import is_target, open_target
+
+if TYPE_CHECKING:
+    from tastypy.redis.face import (
+        RedisPersistentOrderedDict,
+        RedisPOD,
+        RedisProgressTracker,
+        RedisTracker,
+    )
+
+_FACES = ("RedisPOD", "RedisPersistentOrderedDict", "RedisProgressTracker", "RedisTracker")
 
 __all__ = [
     "RedisPOD",
@@ -22,3 +34,19 @@ __all__ = [
     "is_target",
     "open_target",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FACES:
+        raise AttributeError(f"module 'tastypy.redis' has no attribute {name!r}")
+    try:
+        face = importlib.import_module("tastypy.redis.face")
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "redis":
+            raise
+        raise ImportError(
+            f"tastypy.{name} needs redis-py, which is not installed: pip install 'tastypy[redis]'"
+        ) from exc
+    value = getattr(face, name)
+    globals()[name] = value
+    return value

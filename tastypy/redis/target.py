@@ -26,7 +26,7 @@ def open_target(text: str, tracker: bool | None = None, **options: Any) -> Redis
     ``ValueError`` of a mismatch names both). ``options``: ``max_tries``
     (trackers), ``lease``.
     """
-    from tastypy.redis.face import RedisPOD, RedisTracker
+    from tastypy.redis import RedisPOD, RedisTracker  # ImportError naming the extra without redis-py
     from tastypy.redis.link import RedisLink
 
     if not is_target(text):
