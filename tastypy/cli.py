@@ -318,13 +318,19 @@ def _run_import(args: argparse.Namespace) -> int | None:
         _check_no_writer(path, args.path)
         raise
     with pod:
-        new = sum(key not in pod for key, _ in pairs)
-        try:
-            pod.update(pairs)  # checks every value before storing any
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise UserError(f"{args.file}: {exc}; nothing was imported") from None
-    print(f"imported {len(pairs):,} entries into {args.path} ({new:,} new, {len(pairs) - new:,} replaced)")
+        done = _import_pairs(pod, pairs, args.file, args.path)
+    print(done)  # once closed: the import is synced
     return None
+
+
+def _import_pairs(pod: Any, pairs: list[tuple[Any, Any]], file: str, where: str) -> str:
+    """Add or replace ``pairs`` in ``pod`` all at once; the line that says how many were new."""
+    new = sum(key not in pod for key, _ in pairs)
+    try:
+        pod.update(pairs)  # checks every value before storing any
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise UserError(f"{file}: {exc}; nothing was imported") from None
+    return f"imported {len(pairs):,} entries into {where} ({new:,} new, {len(pairs) - new:,} replaced)"
 
 
 def _import_redis(args: argparse.Namespace) -> None:
@@ -332,12 +338,8 @@ def _import_redis(args: argparse.Namespace) -> None:
         raise UserError("--from copies into a folder: import into a folder, then export it to Redis")
     pairs = list(_read_entries(args.file))
     with _redis(args.path) as pod:
-        new = sum(key not in pod for key, _ in pairs)
-        try:
-            pod.update(pairs)  # checks every value before storing any
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise UserError(f"{args.file}: {exc}; nothing was imported") from None
-    print(f"imported {len(pairs):,} entries into {_masked(args.path)} ({new:,} new, {len(pairs) - new:,} replaced)")
+        done = _import_pairs(pod, pairs, args.file, _masked(args.path))
+    print(done)
 
 
 def _import_pickles(args: argparse.Namespace, path: Path) -> int:
