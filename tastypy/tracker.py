@@ -9,15 +9,18 @@ key (a method, ``tracker[k] = {...}``, a proxy, ``del``), and recounted in
 
 Iteration for work (``todo_*``, ``try_*``) goes by *position* over a live key
 order rather than over a snapshot, so a loop reaches keys added while it runs
-and passes over keys deleted while it runs.
+and passes over keys deleted while it runs. Each ``try_*`` loop is a claim
+(``work.Work``): loops in different threads never hold the same key at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tastypy import pod
 from tastypy.counts import Fractions, R
 from tastypy.errors import DuplicateKeyError
 from tastypy.keys import K
@@ -34,12 +37,14 @@ from tastypy.records import (
     normal_record,
     record_problem,
 )
+from tastypy.work import LOCAL, Work
 
 if TYPE_CHECKING:
     #: ``(skip, need, test)``: what a record passes (see ``ProgressTracker._first``).
     _Rule = tuple[int, int, Callable[[Any], bool] | None]
 
 _MISSING = object()
+_loops = itertools.count()
 
 
 class _ClosedState:
@@ -60,6 +65,10 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
     ``should_try`` count a try and write it to disk before handing the task
     out (unless ``hold()`` is on), so a crash never lets a task be tried more
     than ``max_tries`` times.
+
+    Threads may share one tracker: each call is atomic, and each ``try_*()``
+    loop is a claim, as on a ``SharedTracker``: loops in different threads
+    never hold the same key at once.
     """
 
     def __init__(
@@ -73,14 +82,21 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         *,
         mode: str = "w",
     ) -> None:
-        if type(max_tries) is not int or max_tries < 0:
-            raise ValueError(f"max_tries must be an int >= 0 (0: no limit), not {max_tries!r}")
-        if "_store" in self.__dict__:  # reopened: the options must match
-            self._check_same(max_tries=max_tries)
-        else:
-            self.max_tries = max_tries
+        with pod._opening:  # as POD.__init__: one opener of the folder at a time
+            try:
+                if type(max_tries) is not int or max_tries < 0:
+                    raise ValueError(f"max_tries must be an int >= 0 (0: no limit), not {max_tries!r}")
+                if "_store" in self.__dict__:  # reopened: the options must match
+                    self._check_same(max_tries=max_tries)
+                else:
+                    self.max_tries = max_tries
+            except BaseException:
+                self._forget_unopened((pod.folder_path(path), mode == "r"))
+                raise
+            super().__init__(path, None, gzipped, file_size, sync_at, mode=mode)
+        # Outside the opening lock: update() takes the tracker's own lock.
         # Partial records are fine here: update() merges them.
-        super().__init__(path, init, gzipped, file_size, sync_at, mode=mode)  # type: ignore[arg-type]
+        self._fill(init)
 
     # -- the POD hooks -------------------------------------------------------
 
@@ -89,6 +105,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
 
     def _open(self, path: Any, read_only: bool, gzipped: bool, file_size: int) -> None:
         self._order = TaskOrder()  # before the load, which calls _reloaded()
+        self._work = Work(self)
         super()._open(path, read_only, gzipped, file_size)
         if self._proxy_types is WRITABLE:
             self._proxy_types = RECORD_PROXY_TYPES
@@ -146,18 +163,20 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         """
         self._writable()
         check_key(key)
-        if key in self._data:
-            raise DuplicateKeyError(self._duplicate(key))
-        self._set_normal(key, dict(DEFAULTS))
+        with self._lock:
+            if key in self._data:
+                raise DuplicateKeyError(self._duplicate(key))
+            self._set_normal(key, dict(DEFAULTS))
 
     def add_if_absent(self, key: K) -> bool:
         """Add ``key`` unless present; return True when it was added."""
         self._writable()
         check_key(key)
-        if key in self._data:
-            return False
-        self._set_normal(key, dict(DEFAULTS))
-        return True
+        with self._lock:
+            if key in self._data:
+                return False
+            self._set_normal(key, dict(DEFAULTS))
+            return True
 
     def add_many(self, keys: Iterable[K]) -> None:
         """Add every key; if any is present (or repeated), add none.
@@ -167,23 +186,26 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         self._writable()
         keys = list(keys)
         seen: set[K] = set()
-        for key in keys:
-            check_key(key)
-            if key in self._data or key in seen:
-                raise DuplicateKeyError(self._duplicate(key) + "; nothing was added")
-            seen.add(key)
-        self._add_all(keys)
+        with self._lock:
+            for key in keys:
+                check_key(key)
+                if key in self._data or key in seen:
+                    raise DuplicateKeyError(self._duplicate(key) + "; nothing was added")
+                seen.add(key)
+            self._add_all(keys)
 
     def add_many_if_absent(self, keys: Iterable[K]) -> int:
         """Add the keys not present yet; return how many were added."""
         self._writable()
+        keys = list(keys)
         new: dict[K, None] = {}
-        data = self._data
-        for key in keys:
-            check_key(key)
-            if key not in data:
-                new[key] = None
-        self._add_all(new)
+        with self._lock:
+            data = self._data
+            for key in keys:
+                check_key(key)
+                if key not in data:
+                    new[key] = None
+            self._add_all(new)
         return len(new)
 
     def _add_all(self, keys: Iterable[K]) -> None:
@@ -210,8 +232,12 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         """
         self._writable()
         items = other.items() if isinstance(other, Mapping) else other
+        with self._lock:  # merged with the records as they are, then stored, in one step
+            self._merge([*items, *kwargs.items()])
+
+    def _merge(self, pairs: list[Any]) -> None:
         merged: dict[Any, Any] = {}
-        for pair in [*items, *kwargs.items()]:
+        for pair in pairs:
             try:
                 key, value = pair
             except (TypeError, ValueError):
@@ -243,6 +269,7 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
             raise
 
     def _set(self, key: K, field: str, value: Any) -> None:
+        # (under the lock: callers read the record first)
         self._writable()
         record = self._record(key)
         if record[field] != value:
@@ -250,47 +277,60 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
             self.mark_dirty(key)  # -> _changed(key): the counters follow
 
     def mark_done(self, key: K) -> None:
-        """Mark ``key`` done."""
-        self._set(key, "_done", True)
+        """Mark ``key`` done (a ``try_*()`` loop on it no longer holds it)."""
+        with self._lock:
+            self._set(key, "_done", True)
+            self._work.release_key(key)
 
     def mark_not_done(self, key: K) -> None:
         """Mark ``key`` not done."""
-        self._set(key, "_done", False)
+        with self._lock:
+            self._set(key, "_done", False)
 
     def done(self, key: K) -> bool:
         """Whether ``key`` is done; False for an absent key."""
-        return key in self._data and bool(self._order.bits(key) & DONE)
+        with self._lock:
+            return key in self._data and bool(self._order.bits(key) & DONE)
 
     def abort(self, key: K) -> None:
-        """Mark ``key`` aborted: ``todo_*``/``try_*`` pass over it unless ``allow_aborted``."""
-        self._set(key, "_aborted", True)
+        """Mark ``key`` aborted: ``todo_*``/``try_*`` pass over it unless ``allow_aborted``
+        (a ``try_*()`` loop on it no longer holds it)."""
+        with self._lock:
+            self._set(key, "_aborted", True)
+            self._work.release_key(key)
 
     def unabort(self, key: K) -> None:
         """Mark ``key`` not aborted."""
-        self._set(key, "_aborted", False)
+        with self._lock:
+            self._set(key, "_aborted", False)
 
     def aborted(self, key: K) -> bool:
         """Whether ``key`` is aborted; False for an absent key."""
-        return key in self._data and bool(self._order.bits(key) & ABORTED)
+        with self._lock:
+            return key in self._data and bool(self._order.bits(key) & ABORTED)
 
     def tries(self, key: K) -> int:
         """How many times ``key`` was tried (``KeyError`` if absent)."""
-        return self._record(key)["_tries"]  # type: ignore[no-any-return]  # an int (check_field)
+        with self._lock:
+            return self._record(key)["_tries"]  # type: ignore[no-any-return]  # an int (check_field)
 
     def increment_tries(self, key: K) -> None:
         """Count one more try of ``key``."""
-        self._set(key, "_tries", self._record(key)["_tries"] + 1)
+        with self._lock:
+            self._set(key, "_tries", self._record(key)["_tries"] + 1)
 
     def decrement_tries(self, key: K) -> None:
         """Count one try less of ``key``; ``ValueError`` if it has none."""
-        tries = self._record(key)["_tries"]
-        if tries == 0:
-            raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
-        self._set(key, "_tries", tries - 1)
+        with self._lock:
+            tries = self._record(key)["_tries"]
+            if tries == 0:
+                raise ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
+            self._set(key, "_tries", tries - 1)
 
     def reset_tries(self, key: K) -> None:
         """Set the tries of ``key`` back to 0."""
-        self._set(key, "_tries", 0)
+        with self._lock:
+            self._set(key, "_tries", 0)
 
     def _todo(self, allow_aborted: bool) -> _Rule:
         """What a task to do is (see ``_first``): not done, not aborted unless
@@ -306,25 +346,29 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         ``allow_aborted``) and tried fewer than ``max_tries`` times (when not 0).
         ``KeyError`` if absent."""
         skip, _, test = self._todo(allow_aborted)
-        record = self._record(key)
-        return not self._order.bits(key) & skip and (test is None or test(record))
+        with self._lock:
+            record = self._record(key)
+            return not self._order.bits(key) & skip and (test is None or test(record))
 
     def should_do_add(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_do``, adding ``key`` first if it is absent."""
-        self.add_if_absent(key)
-        return self.should_do(key, allow_aborted)
+        with self._lock:
+            self.add_if_absent(key)
+            return self.should_do(key, allow_aborted)
 
     def should_try(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_do``; when True, also count a try (written to disk unless held)."""
-        if not self.should_do(key, allow_aborted):
-            return False
-        self._tried(key)
-        return True
+        with self._lock:
+            if not self.should_do(key, allow_aborted):
+                return False
+            self._tried(key)
+            return True
 
     def should_try_add(self, key: K, allow_aborted: bool = False) -> bool:
         """``should_try``, adding ``key`` first if it is absent."""
-        self.add_if_absent(key)
-        return self.should_try(key, allow_aborted)
+        with self._lock:
+            self.add_if_absent(key)
+            return self.should_try(key, allow_aborted)
 
     def _tried(self, key: K) -> None:
         # The try must be on disk before the work starts: after a crash the
@@ -343,10 +387,11 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         ``test`` is not None) ``test(record)``. The bits come first: a record
         they rule out is not even read."""
         skip, need, test = rule
-        if test is None:
-            return self._order.first(start, _anything, skip, need)
-        plain = self._plain
-        return self._order.first(start, lambda key: test(plain(key)), skip, need)
+        with self._lock:
+            if test is None:
+                return self._order.first(start, _anything, skip, need)
+            plain = self._plain
+            return self._order.first(start, lambda key: test(plain(key)), skip, need)
 
     def _next_to_try(
         self, start: int, allow_aborted: bool = False, skip: Any = ()
@@ -405,11 +450,21 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
         return keys
 
     def _keys_tried(self, allow_aborted: bool) -> Iterator[K]:
-        """A live walk that counts a try of each key before yielding it."""
+        """A live walk that counts a try of each key before yielding it: a
+        claim, so that no other loop (of another thread) holds it meanwhile."""
+        task = next(_loops)
         start = 0
-        while (found := self._next_to_try(start, allow_aborted)) is not None:
-            yield found[0]
-            start = found[1] + 1
+        try:
+            while True:
+                with self._lock:
+                    got = self._work.next(LOCAL, task, start, allow_aborted, False)
+                if got is None:
+                    return
+                key, start, _ = got
+                yield key
+        finally:
+            with self._lock:
+                self._work.end((LOCAL, task))
 
     def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()``."""

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tastypy.observe import apply, unwrap
-from tastypy.shared.work import Work
 
 #: POD and Tracker methods a client may call by name (all else is refused).
 POD_METHODS = (
@@ -41,7 +40,9 @@ class Host:
     def __init__(self, pod: Any, kind: str) -> None:
         self.pod = pod
         self.name = "SharedTracker" if kind == "tracker" else "SharedPOD"
-        self.work = Work(pod, self.alive) if kind == "tracker" else None
+        self.work = pod._work if kind == "tracker" else None
+        if self.work is not None:
+            self.work.alive = self.alive  # its loops are the clients' (mark_done and abort free their keys)
         self.clients: dict[Any, int] = {}
         self.holder: Any = None
         self.depth = 0
@@ -114,13 +115,9 @@ class Host:
 
     def _method(self, name: str) -> Callable[..., Any]:
         method = getattr(self.pod, name)
-        ends_work = self.work is not None and name in ("mark_done", "abort")
 
         def run(cid: Any, *args: Any, **kwargs: Any) -> Any:
-            result = unwrap(method(*args, **kwargs))
-            if ends_work:
-                self.work.release_key(args[0])  # type: ignore[union-attr]
-            return result
+            return unwrap(method(*args, **kwargs))
 
         return run
 

@@ -1,4 +1,9 @@
-"""Work sharing: who is on which key of a SharedTracker's ``try_keys()`` loops."""
+"""Work sharing: who is on which key of a tracker's ``try_keys()`` loops.
+
+One model for a ProgressTracker's threads and a SharedTracker's processes:
+a loop is a claim. Runs under the tracker's lock (a ProgressTracker's own,
+or the server's one-call-at-a-time loop).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,19 @@ from tastypy.observe import unwrap
 class Work:
     """Hands each key to one loop at a time, like a queue hands out tasks.
 
-    A loop is ``(cid, task)``: a client process and one ``try_*()`` iterator
-    of it. Its key stays claimed until the loop asks for its next key, the
-    key is marked done or aborted, or the client dies: then the key is an
-    orphan, offered to the next loop that asks before its own scan goes on.
-    An orphan handed to a loop ahead of its scan is passed over when the scan
-    gets there: a loop meets each key once, as ProgressTracker's does.
-    Keys are only ever handed out by the server's one-call-at-a-time host.
+    A loop is ``(cid, task)``: a client (a process of a server's, or
+    ``LOCAL`` for this process's threads) and one ``try_*()`` iterator of
+    it. Its key stays claimed until the loop asks for its next key, the key
+    is marked done or aborted, the loop is closed, or the client dies: then
+    the key is an orphan, offered to the next loop that asks before its own
+    scan goes on. An orphan handed to a loop ahead of its scan is passed
+    over when the scan gets there: a loop meets each key once.
+    ``alive(cid)`` tells whether a client lives (a server sets it).
     """
 
-    def __init__(self, tracker: Any, alive: Callable[[Any], bool]) -> None:
+    def __init__(self, tracker: Any, alive: Callable[[Any], bool] | None = None) -> None:
         self.tracker = tracker
-        self.alive = alive
+        self.alive: Callable[[Any], bool] = alive or _always
         self.claims: dict[tuple[Any, Any], Any] = {}  # loop -> key
         self.owners: dict[Any, tuple[Any, Any]] = {}  # key -> loop
         self.orphans: dict[Any, None] = {}  # keys left by dead clients, in order
@@ -92,6 +98,14 @@ class Work:
             if key in tracker and key not in self.owners and tracker.should_try(key, allow_aborted):
                 return key
         return None
+
+
+#: The client of a tracker's own loops: the threads of the process holding it.
+LOCAL = "local"
+
+
+def _always(cid: Any) -> bool:
+    return True
 
 
 class _Either:
