@@ -447,5 +447,5 @@ def test_a_redis_target_without_redis_py_says_what_to_install(tmp_path):
     result = _without_redis_py("info", "redis://localhost:6379/0#crawl")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "tastypy info: tastypy.RedisPOD needs redis-py, which is not installed: pip install 'tastypy[redis]'"
+        "tastypy info: tastypy.RedisPOD needs redis-py, which is not installed: pip install redis hiredis (tastypy's [redis] extra)"
     ]
