@@ -49,3 +49,17 @@ def test_it_renders_without_warnings():
         source_path=str(README),
         settings_overrides={"halt_level": 2, "report_level": 2},
     )
+
+
+def test_every_test_the_guarantees_page_names_exists():
+    # The README's first screen points to this table for the test behind each claim.
+    text = (ROOT / "docs" / "guarantees.rst").read_text(encoding="utf-8")
+    table = text[text.index("In short") : text.index("Durability\n==========")]
+    named = 0
+    for row in table.split("   * - ")[2:]:
+        for file, tests in re.findall(r"``(test_\w+\.py)``:((?:\s*``test_\w+``[^;]*)+)", row):
+            source = (ROOT / "tests" / file).read_text(encoding="utf-8")
+            for test in re.findall(r"``(test_\w+)``", tests):
+                assert re.search(rf"^def {test}\(", source, re.MULTILINE), f"{file} has no {test}"
+                named += 1
+    assert named >= 15, named

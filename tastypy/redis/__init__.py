@@ -46,7 +46,8 @@ def __getattr__(name: str) -> Any:
         if exc.name is None or exc.name.partition(".")[0] != "redis":
             raise
         raise ImportError(
-            f"tastypy.{name} needs redis-py, which is not installed: pip install redis hiredis (tastypy's [redis] extra)"
+            f"tastypy.{name} needs redis-py, which is not installed:"
+            " pip install redis hiredis (tastypy's [redis] extra)"
         ) from exc
     value = getattr(face, name)
     globals()[name] = value

@@ -49,11 +49,11 @@ _T = TypeVar("_T")
 
 
 class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
-    """A POD held by a host, used from any number of processes.
+    """A POD held by a server, used from any number of processes.
 
-    Every method is one atomic call to the host. ``face.set[...]`` records a
-    mutation that the host applies atomically; ``lock()`` / ``locked()`` give
-    one process exclusive access.
+    Every method is one atomic call to the server. ``pod.set[...]`` records a
+    mutation that the server applies atomically; ``lock()`` / ``locked()``
+    give exclusive access.
     """
 
     _link: Any
@@ -73,10 +73,10 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
 
     @property
     def set(self) -> Recorder:
-        """Record a mutation for the host to apply atomically.
+        """Record a mutation for the server to apply atomically.
 
         ``shared.set['a']['n'] += 1``, ``shared.set['a']['l'].append(x)``,
-        ``shared.set['k'] = v``: read, modify and write happen on the host
+        ``shared.set['k'] = v``: read, modify and write happen on the server
         in one call, so no update from another process is lost.
         """
         return Recorder(self._emit)
@@ -87,7 +87,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- the mapping -----------------------------------------------------------
 
     def __getitem__(self, key: K) -> V:
-        """A local copy of the value; mutating it also changes the host's."""
+        """A local copy of the value; mutating it also changes the server's."""
         return self._wrap(key, self._link.call("__getitem__", key))  # type: ignore[no-any-return]
 
     @overload
@@ -97,6 +97,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     @overload
     def get(self, key: K, default: _T) -> V | _T: ...
     def get(self, key: K, default: Any = None) -> Any:
+        """A local copy of the value of ``key`` if present, else ``default``."""
         found, value = self._link.call("get", key)
         return self._wrap(key, value) if found else default
 
@@ -132,9 +133,11 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
             start += len(chunk)
 
     def values(self) -> ValuesView[V]:
+        """The values in insertion order, fetched ``CHUNK`` at a time."""
         return _Values(self)
 
     def items(self) -> ItemsView[K, V]:
+        """The ``(key, value)`` pairs in insertion order, fetched ``CHUNK`` at a time."""
         return _Items(self)
 
     def __eq__(self, other: object) -> bool:
@@ -168,7 +171,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     @overload
     def setdefault(self, key: K, default: V) -> V: ...
     def setdefault(self, key: K, default: Any = None) -> Any:
-        """``face[key]`` if present, else store ``default`` and return it (as read)."""
+        """``pod[key]`` if present, else store ``default`` and return it (as read)."""
         return self._wrap(key, self._link.call("setdefault", key, unwrap(default)))
 
     # A Mapping, not any object with keys() as dict.update takes: as POD.update.
@@ -187,11 +190,15 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- the POD's own methods -------------------------------------------------
 
     def sync(self) -> None:
-        """Make the host write every dirty key; returns once it is on disk."""
+        """Make the server write every dirty key; returns once it is on disk.
+
+        A ``RedisPOD`` has no dirty keys: every call is on the Redis server
+        when it returns, and this does nothing.
+        """
         self._link.call("sync")
 
     def sync_key(self, key: K) -> None:
-        """Make the host write the change of one key now."""
+        """Make the server write the change of one key now (on Redis: nothing to do)."""
         self._link.call("sync_key", key)
 
     def mark_dirty(self, key: K) -> None:
@@ -203,7 +210,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
         return self._link.call("dirty")  # type: ignore[no-any-return]
 
     def hold(self) -> None:
-        """Suspend the host's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
+        """Suspend the server's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
         self._link.call("hold")
 
     def unhold(self) -> None:
@@ -230,7 +237,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[Self]:
-        """``with face.locked():`` -- exclusive access for the block."""
+        """``with pod.locked():`` -- exclusive access for the block."""
         self.lock()
         try:
             yield self
@@ -240,7 +247,11 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the host's POD (it syncs) and this process's connections."""
+        """Close the server's POD (it syncs) and this process's connections.
+
+        On a ``RedisPOD``: close this process's connections; the data stays
+        in Redis.
+        """
         with contextlib.suppress(ValueError):
             self._link.call("close")
         self._link.close()
@@ -274,7 +285,7 @@ def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any) -> ClientPOD[Any, Any]:
 
 
 class ClientTracker(Fractions, ClientPOD[K, R]):
-    """A ProgressTracker held by a host, its work shared out.
+    """A ProgressTracker held by a server, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
     Several processes looping over ``try_keys()`` at once share the work like
@@ -383,7 +394,7 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
     def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
         """Keys to try, each with its try counted, shared between processes.
 
-        Each call is one loop: the host hands it the next key that should be
+        Each call is one loop: the server hands it the next key that should be
         tried and that no other loop is on (counting the try in the same
         call), first any key whose loop died. ``progress=True`` shows a tqdm
         bar of the done keys, as ``ProgressTracker.try_keys``.
