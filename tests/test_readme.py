@@ -63,3 +63,20 @@ def test_every_test_the_guarantees_page_names_exists():
                 assert re.search(rf"^def {test}\(", source, re.MULTILINE), f"{file} has no {test}"
                 named += 1
     assert named >= 15, named
+
+
+def test_no_install_line_names_the_unrelated_tastypy_on_pypi():
+    # PyPI's "tastypy" is another project (0.0.3, 2017): every install line
+    # names a path (a clone's '.', a wheel file) or another package.
+    files = [README, *sorted((ROOT / "docs").glob("*.rst")), *sorted((ROOT / "tastypy").rglob("*.py"))]
+    lines = 0
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for found in re.finditer(r"pip install ([^`\"\n&;#)]*)", line):
+                if line[found.end() :].lstrip("`").startswith((" without a path", " gave version 0.0.3")):
+                    continue  # the warnings against it
+                lines += 1
+                names = [w.strip("'\"") for w in found.group(1).split() if not w.startswith("-")]
+                bare = [w for w in names if re.fullmatch(r"tastypy(\[[\w,]*\])?(==.*)?", w)]
+                assert not bare, f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+    assert lines >= 10, lines
