@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("demo", _run_demo, "crawl a generated site with a resumable job (Ctrl-C, rerun)")
     sub.add_argument("folder", nargs="?", default="tastypy-demo", help="where the job keeps its state")
     sub.add_argument("--pages", type=_positive, default=3000, help="pages of the site (3000)")
-    sub.add_argument("--workers", type=_positive, default=None, help="worker processes (2-4)")
+    sub.add_argument("--workers", type=_positive, default=4, help="worker processes (4)")
     sub.add_argument("--fail-rate", type=_rate, default=0.1, help="chance a fetch fails (0.1)")
     sub.add_argument("--seed", type=int, default=7, help="the site's random seed (7)")
     sub.add_argument(

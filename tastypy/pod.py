@@ -157,11 +157,30 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
 
     Values read back are observable proxies: a mutation at any depth marks the
     top-level key dirty. Dirty keys are written every ``sync_at`` changes, on
-    ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C).
+    ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C);
+    a ``kill -9`` loses the changes since the last sync. Opening a folder
+    that this process holds open gives the same object.
 
     One object may be used by many threads: each public call is atomic with
     respect to the others (the object's lock, also held by its proxies while
     they change a value), and ``locked()`` holds it for a block.
+
+    :param path: the folder (``str`` or ``os.PathLike``, ``~`` expanded),
+        created with its parents if missing.
+    :param init: a mapping or an iterable of ``(key, value)`` pairs, added
+        as by ``update()``.
+    :param gzipped: write shard files gzipped (``N.json.gz``). An existing
+        folder keeps the format it was made with.
+    :param file_size: about how many entries go in one shard file.
+    :param sync_at: write to disk once this many keys are dirty.
+    :param mode: ``'w'`` to write (one process at a time: another gets
+        ``LockedError``), ``'r'`` to read the last completed sync, even
+        while another process writes; any change then raises
+        ``ReadOnlyError``.
+    :raises ValueError: the folder is open in this process with other
+        options, or an option is out of range.
+    :raises LockedError: another process writes the folder.
+    :raises IntegrityError: a file of the folder is damaged.
     """
 
     def __new__(cls, path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Self:

@@ -69,6 +69,23 @@ class ProgressTracker(Fractions, PersistentOrderedDict[K, R]):
     Threads may share one tracker: each call is atomic, and each ``try_*()``
     loop is a claim, as on a ``SharedTracker``: loops in different threads
     never hold the same key at once.
+
+    :param path: the folder (``str`` or ``os.PathLike``, ``~`` expanded),
+        created with its parents if missing.
+    :param max_tries: the most tries of a task; 0 for no limit.
+    :param init: a mapping or an iterable of ``(key, record)`` pairs, merged
+        as by ``update()``; a record may hold only some fields (``{}`` too).
+    :param gzipped: write shard files gzipped (``N.json.gz``). An existing
+        folder keeps the format it was made with.
+    :param file_size: about how many entries go in one shard file.
+    :param sync_at: write to disk once this many keys are dirty (tries are
+        written at once by ``try_*()`` and ``should_try()``, unless held).
+    :param mode: ``'w'`` to write (one process at a time), ``'r'`` to read
+        the last completed sync; any change then raises ``ReadOnlyError``.
+    :raises ValueError: the folder is open in this process with other
+        options, an option is out of range, or a value is not a task record.
+    :raises LockedError: another process writes the folder.
+    :raises IntegrityError: a file of the folder is damaged.
     """
 
     def __init__(

@@ -523,8 +523,9 @@ READ_ONLY = ReadOnlyDict._kinds
 def unwrap(value: Any) -> Any:
     """The plain object behind a proxy (any other value is returned as is).
 
-    It is the owner's live data: read it (``json.dumps(unwrap(v))``); change
-    it through the proxy, or the change is not recorded.
+    It is the owner's live data: read it (``json.dumps(unwrap(v))``, or
+    ``json.dumps(v, default=tastypy.unwrap)``, since ``json`` refuses a
+    proxy); change it through the proxy, or the change is not recorded.
     """
     while isinstance(value, _Observable):
         value = _ctx(value)[WRAPPED]

@@ -19,12 +19,24 @@ from tastypy.shared.face import ClientPOD, ClientTracker
 class RedisPersistentOrderedDict(ClientPOD[K, V]):
     """A POD held by a Redis server under ``name``, used from any number of machines.
 
-    ``url`` is a Redis URL as ``redis.Redis.from_url`` takes it. Each call is
-    atomic on the server; values are kept as their JSON text, byte for byte
-    a POD's. Picklable as its URL, name and options: each process opens its
-    own connections. ``close()`` closes this client's connections and
-    leaves the data in Redis; ``drop()`` deletes it. The lock lasts
-    ``lease`` seconds past its holder's death.
+    Each call is atomic on the server; values are kept as their JSON text,
+    byte for byte a POD's. Picklable as its URL, name and options: each
+    process opens its own connections. ``close()`` closes this client's
+    connections and leaves the data in Redis; ``drop()`` deletes it.
+
+    :param url: a Redis URL as :meth:`redis.Redis.from_url` takes it
+        (``redis://:password@host:6379/0``, ``rediss://`` for TLS,
+        ``unix:///run/redis.sock?db=0``).
+    :param name: names this POD in that database: a non-empty string
+        without ``{`` or ``}``.
+    :param init: a mapping or an iterable of ``(key, value)`` pairs, added
+        as by ``update()``.
+    :param lease: seconds that the lock (and a tracker's claim on a key)
+        lasts past its holder's death or loss of the network; renewed while
+        the holder's process lives.
+    :raises ConnectionError: the server cannot be used (the message names
+        the URL, its password masked).
+    :raises ValueError: a bad name, or the name holds a tracker.
     """
 
     _kind = "pod"
@@ -67,6 +79,19 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
     and the key goes to the next loop that asks. The try is counted in the
     same step as the hand-out, so no key is tried more than ``max_tries``
     times.
+
+    :param url: a Redis URL as :meth:`redis.Redis.from_url` takes it.
+    :param name: names this tracker in that database: a non-empty string
+        without ``{`` or ``}``.
+    :param max_tries: the most tries of a task; 0 for no limit.
+    :param init: a mapping or an iterable of ``(key, record)`` pairs, merged
+        as by ``update()``.
+    :param lease: seconds that a loop's claim on a key (and the lock) lasts
+        past its holder's death or loss of the network; renewed while the
+        holder's process lives.
+    :raises ConnectionError: the server cannot be used (the message names
+        the URL, its password masked).
+    :raises ValueError: a bad name or option, or the name holds a POD.
     """
 
     _kind = "tracker"

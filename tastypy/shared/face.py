@@ -89,11 +89,11 @@ _T = TypeVar("_T")
 
 
 class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
-    """A POD held by a host, used from any number of processes.
+    """A POD held by a server, used from any number of processes.
 
-    Every method is one atomic call to the host. ``face.set[...]`` records a
-    mutation that the host applies atomically; ``lock()`` / ``locked()`` give
-    one process exclusive access.
+    Every method is one atomic call to the server. ``pod.set[...]`` records a
+    mutation that the server applies atomically; ``lock()`` / ``locked()``
+    give exclusive access.
     """
 
     _link: Any
@@ -121,10 +121,10 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
 
     @property
     def set(self) -> Recorder:
-        """Record a mutation for the host to apply atomically.
+        """Record a mutation for the server to apply atomically.
 
         ``shared.set['a']['n'] += 1``, ``shared.set['a']['l'].append(x)``,
-        ``shared.set['k'] = v``: read, modify and write happen on the host
+        ``shared.set['k'] = v``: read, modify and write happen on the server
         in one call, so no update from another process is lost.
         """
         return Recorder(self._emit)
@@ -135,7 +135,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- the mapping -----------------------------------------------------------
 
     def __getitem__(self, key: K) -> V:
-        """A local copy of the value; mutating it also changes the host's."""
+        """A local copy of the value; mutating it also changes the server's."""
         return self._wrap(key, self._call("__getitem__", key))  # type: ignore[no-any-return]
 
     @overload
@@ -145,6 +145,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     @overload
     def get(self, key: K, default: _T) -> V | _T: ...
     def get(self, key: K, default: Any = None) -> Any:
+        """A local copy of the value of ``key`` if present, else ``default``."""
         found, value = self._call("get", key)
         return self._wrap(key, value) if found else default
 
@@ -182,9 +183,11 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
             start += len(chunk)
 
     def values(self) -> ValuesView[V]:
+        """The values in insertion order, fetched ``CHUNK`` at a time."""
         return _Values(self)
 
     def items(self) -> ItemsView[K, V]:
+        """The ``(key, value)`` pairs in insertion order, fetched ``CHUNK`` at a time."""
         return _Items(self)
 
     def __eq__(self, other: object) -> bool:
@@ -218,7 +221,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     @overload
     def setdefault(self, key: K, default: V) -> V: ...
     def setdefault(self, key: K, default: Any = None) -> Any:
-        """``face[key]`` if present, else store ``default`` and return it (as read)."""
+        """``pod[key]`` if present, else store ``default`` and return it (as read)."""
         return self._wrap(key, self._call("setdefault", key, unwrap(default)))
 
     # A Mapping, not any object with keys() as dict.update takes: as POD.update.
@@ -237,11 +240,15 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- the POD's own methods -------------------------------------------------
 
     def sync(self) -> None:
-        """Make the host write every dirty key; returns once it is on disk."""
+        """Make the server write every dirty key; returns once it is on disk.
+
+        A ``RedisPOD`` has no dirty keys: every call is on the Redis server
+        when it returns, and this does nothing.
+        """
         self._call("sync")
 
     def sync_key(self, key: K) -> None:
-        """Make the host write the change of one key now."""
+        """Make the server write the change of one key now (on Redis: nothing to do)."""
         self._call("sync_key", key)
 
     def mark_dirty(self, key: K) -> None:
@@ -253,7 +260,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
         return self._call("dirty")  # type: ignore[no-any-return]
 
     def hold(self) -> None:
-        """Suspend the host's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
+        """Suspend the server's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
         self._call("hold")
 
     def unhold(self) -> None:
@@ -267,11 +274,13 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- locking -----------------------------------------------------------------
 
     def lock(self, timeout: float | None = None) -> bool:
-        """Take exclusive access for this thread; the others' calls wait.
+        """Take the lock: the block until ``unlock()`` runs alone.
 
-        Other threads of this process wait, as do the other processes.
-        Reentrant within the thread. Returns False if ``timeout`` seconds
-        passed first. Released by ``unlock()``, or when this process dies.
+        Every call of the other threads of this process waits for it, and
+        so does another process's ``lock()``; on a ``SharedPOD`` the other
+        processes' plain calls wait too (on Redis they go on). Reentrant in
+        its thread. Returns False if ``timeout`` seconds passed first.
+        Released by ``unlock()``, or when this process dies.
         """
         gate = _gate(self._link.where)
         began = time.monotonic()
@@ -307,7 +316,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[Self]:
-        """``with face.locked():`` -- exclusive access for the block."""
+        """``with pod.locked():`` -- exclusive access for the block."""
         self.lock()
         try:
             yield self
@@ -317,7 +326,11 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the host's POD (it syncs) and this process's connections."""
+        """Close the server's POD (it syncs) and this process's connections.
+
+        On a ``RedisPOD``: close this process's connections; the data stays
+        in Redis.
+        """
         with contextlib.suppress(ValueError):
             self._call("close")
         self._link.close()
@@ -352,7 +365,7 @@ def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any) -> ClientPOD[Any, Any]:
 
 
 class ClientTracker(Fractions, ClientPOD[K, R]):
-    """A ProgressTracker held by a host, its work shared out.
+    """A ProgressTracker held by a server, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
     Several processes looping over ``try_keys()`` at once share the work like
@@ -461,7 +474,7 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
     def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
         """Keys to try, each with its try counted, shared between processes.
 
-        Each call is one loop: the host hands it the next key that should be
+        Each call is one loop: the server hands it the next key that should be
         tried and that no other loop is on (counting the try in the same
         call), first any key whose loop died. ``progress=True`` shows a tqdm
         bar of the done keys, as ``ProgressTracker.try_keys``.

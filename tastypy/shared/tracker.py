@@ -20,6 +20,22 @@ class SharedProgressTracker(Creator, ClientTracker[K, R]):
     workers on a queue: a key handed to one loop is handed to no other while
     that loop is on it (until it asks for its next key, the key is marked
     done or aborted, or its process dies).
+
+    :param path: the folder, as for ``ProgressTracker``.
+    :param max_tries: the most tries of a task; 0 for no limit.
+    :param init: a mapping or an iterable of ``(key, record)`` pairs, merged
+        as by ``update()``.
+    :param gzipped: as for ``POD``: gzipped shard files.
+    :param file_size: as for ``POD``: about how many entries a shard file.
+    :param sync_at: as for ``POD``: the server writes once this many keys
+        are dirty.
+    :param address: where the server listens, as
+        ``multiprocessing.connection.Listener`` takes it; ``None`` (the
+        default) picks a private local socket.
+    :param authkey: the key a process must know to connect (bytes); ``None``
+        (the default) makes a random one. It travels inside the pickled
+        object: share it only with processes you trust.
+    :raises LockedError: another process writes the folder.
     """
 
     _kind = "tracker"
