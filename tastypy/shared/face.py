@@ -83,7 +83,14 @@ def _forget_gate(where: str) -> None:
             gate.lock.release()
 
 
-os.register_at_fork(after_in_child=_gates.clear)
+def _gates_anew_in_child() -> None:
+    # The parent's threads (and their locked() blocks) do not exist in a forked child.
+    global _gates_made
+    _gates.clear()
+    _gates_made = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_gates_anew_in_child)
 
 _T = TypeVar("_T")
 
