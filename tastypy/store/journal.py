@@ -33,12 +33,17 @@ def encode_batch(lines: list[str], seq: int) -> bytes:
     return body + (_RECORD % (seq, len(lines), zlib.crc32(body))).encode("ascii")
 
 
-def read_journal(path: Path) -> tuple[list[Batch], int, int]:
-    """The complete batches, the byte offset where they end, and the last sequence number."""
-    data = read_bytes(path)
+def read_journal(path: Path, start: int = 0, seq: int = 0) -> tuple[list[Batch], int, int]:
+    """The complete batches, the byte offset where they end, and the last sequence number.
+
+    ``start`` and ``seq``: where an earlier read ended and the number of its
+    last commit, to read only the batches appended since (the tail). Line
+    numbers in errors then count from ``start``.
+    """
+    data = read_bytes(path, start)
     batches: list[Batch] = []
     pending: list[bytes] = []
-    pos = end = seq = 0
+    pos = end = 0
     lineno = first = 1
     while True:
         nl = data.find(b"\n", pos)
@@ -62,7 +67,7 @@ def read_journal(path: Path) -> tuple[list[Batch], int, int]:
         raise damage(path, lineno, "the commit record runs on past its end", _FIX)
     if pending:
         _parse(pending, path, first)  # whole lines of a torn commit: still lines of ours
-    return batches, end, seq
+    return batches, start + end, seq
 
 
 def _check(path: Path, record: bytes, lines: list[bytes], seq: int, first: int) -> int:
