@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
     sub = command("compact", _run_compact, "fold the journal into fresh shard files")
     sub.add_argument("path")
+    sub = command("serve", _run_serve, "watch a tracker's job in the browser (a page and JSON endpoints)")
+    sub.add_argument("path", help="the tracker's folder, or URL#NAME of a RedisTracker")
+    sub.add_argument("--port", type=int, default=8024, help="port to listen on (8024; 0: any free port)")
+    sub.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (127.0.0.1: this machine only; the page shows the job to whoever reaches it)",
+    )
+    sub.add_argument(
+        "--allow-write", action="store_true",
+        help="let the page retry and unabort keys, with a token printed here (a folder: only while no writer runs)",
+    )
+    sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
     return parser
 
 
@@ -492,3 +504,30 @@ def _run_demo(args: argparse.Namespace) -> int:
         Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,
         fail_rate=args.fail_rate, seed=args.seed,
     )
+
+
+def _run_serve(args: argparse.Namespace) -> None:
+    from tastypy.serve.server import Server
+    from tastypy.serve.watch import open_watch
+
+    if not is_target(args.path):
+        _tastypy_folder(args.path)
+    try:
+        watch = open_watch(args.path)
+    except (ValueError, ImportError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        server = Server(watch, host=args.host, port=args.port, allow_write=args.allow_write, every=args.every)
+    except BaseException:
+        watch.close()
+        raise
+    with server:
+        fragment = f"#token={server.token}" if server.token else ""
+        shown = _masked(args.path) if is_target(args.path) else args.path
+        print(f"serving {shown} at {server.url}{fragment}", flush=True)
+        print("read-only" if server.token is None else "writes allowed with this token", "(Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

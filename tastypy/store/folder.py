@@ -227,6 +227,18 @@ class Store:
         """``(key, value_text)`` in order, as of the last ``refresh()`` or commit."""
         return chain.from_iterable([slot.entries.items() for slot in self._snap.slots])
 
+    def items_after(self, key: Key) -> Iterator[tuple[Key, str]]:
+        """``(key, value_text)`` in order from the entry after ``key`` (``KeyError`` if absent):
+        a cursor that costs a shard's worth of entries, not the position of ``key``."""
+        snap = self._snap
+        slot = snap.index[key]
+        entries = iter(slot.entries.items())
+        for found, _ in entries:
+            if found == key:
+                break
+        later = snap.slots[snap.slots.index(slot) + 1 :]
+        return chain(entries, chain.from_iterable([s.entries.items() for s in later]))
+
     def texts(self) -> Iterator[list[str]]:
         """The value texts in order, one list per shard (a few hundred or thousand each)."""
         return (list(slot.entries.values()) for slot in self._snap.slots)
