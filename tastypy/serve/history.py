@@ -55,8 +55,7 @@ class History:
                 # A resume (or the first change seen): the run opens here, and the
                 # keys of this first rise, settled at unknown times before, are not counted.
                 self.run = (now, done, settled)
-                self._intervals.clear()
-            else:
+            if self.last_rise is not None:
                 self._intervals.append(now - self.last_rise)
             self.last_rise = now
         self.samples.append((now, done, settled))
