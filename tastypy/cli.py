@@ -422,27 +422,60 @@ def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
 
 
 def _run_progress(args: argparse.Namespace) -> None:
+    if args.watch and not is_target(args.path):
+        _watch_folder(args)
+        return
     with _reader(args.path) as pod:
         counts = _tracker_counts(pod, args.path)
         if not args.watch:
             _print_counts(counts)
             return
-        bar = None
-        try:
-            print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
-            bar = progress.LiveBar(counts, file=sys.stdout)
-            while counts.todo:
-                time.sleep(args.every)
-                pod.revert()  # read the last sync again
-                counts = _tracker_counts(pod, args.path)
-                bar.update(counts)
-            bar.update(counts, force=True)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if bar is not None:
-                bar.close()
-        _print_counts(counts)
+        if hasattr(pod, "num_done"):  # a RedisTracker: its counters, O(1) a tick
+            _watch(args, counts, lambda: progress.Counts.of_tracker(pod))
+        else:  # Redis records of a RedisPOD: counted again each tick
+            _watch(args, counts, lambda: _tracker_counts(pod, args.path))
+
+
+def _watch_folder(args: argparse.Namespace) -> None:
+    """Follow a folder: count once, then each tick only what was committed since (the journal tail)."""
+    from tastypy.serve.watch import FolderWatch
+
+    path = _tastypy_folder(args.path)
+    try:
+        watch = FolderWatch(path)
+    except ValueError:
+        with _reader(args.path) as pod:
+            _tracker_counts(pod, args.path)  # the UserError that names the problem
+        raise
+
+    def counts() -> progress.Counts:
+        watch.refresh()
+        c = watch.counts(time.time())
+        return progress.Counts(c["total"], c["done"], c["tried"], c["aborted"], c["todo"])
+
+    try:
+        _watch(args, counts(), counts)
+    finally:
+        watch.close()
+
+
+def _watch(args: argparse.Namespace, counts: progress.Counts, read: Any) -> None:
+    """Show ``read()`` every ``--every`` seconds until nothing is left to do or Ctrl-C."""
+    bar = None
+    try:
+        print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
+        bar = progress.LiveBar(counts, file=sys.stdout)
+        while counts.todo:
+            time.sleep(args.every)
+            counts = read()
+            bar.update(counts)
+        bar.update(counts, force=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if bar is not None:
+            bar.close()
+    _print_counts(counts)
 
 
 def _tracker_counts(pod: POD, text: str) -> progress.Counts:
