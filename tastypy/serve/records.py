@@ -50,12 +50,13 @@ def infos_of_texts(texts: list[str]) -> Iterator[Info]:
     """The states of many record texts, decoding only those that may hold a failure or a due time."""
     bits = bits_of_texts(texts)
     joined = "\n".join(texts)
-    if None not in bits and not any(mark in joined for mark in _MARKS):
+    error, retry = _MARKS
+    if None not in bits and error not in joined and retry not in joined:
         for b in bits:
             yield Info(b, None, None)  # type: ignore[arg-type]  # None is not in bits
         return
     for b, text in zip(bits, texts):
-        if b is None or any(mark in text for mark in _MARKS):
+        if b is None or error in text or retry in text:
             yield info_of_text(text)
         else:
             yield Info(b, None, None)

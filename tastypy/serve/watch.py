@@ -24,7 +24,7 @@ from typing import Any
 
 from tastypy.keys import Key
 from tastypy.records import ABORTED, DONE, TRIED
-from tastypy.serve.records import Info, in_state, info_of, info_of_text, infos_of_texts
+from tastypy.serve.records import Info, in_state, info_of, infos_of_texts
 from tastypy.store import Store
 from tastypy.store.format import encode_key
 
@@ -45,13 +45,20 @@ class _Tally:
     def add(self, key: Key, info: Info, sign: int) -> None:
         bits = info.bits
         self.total += sign
-        self.done += sign * bool(bits & DONE)
-        self.tried += sign * bool(bits & TRIED)
-        self.aborted += sign * bool(bits & ABORTED)
-        self.both += sign * (bits & (DONE | ABORTED) == DONE | ABORTED)
+        if bits:
+            if bits & DONE:
+                self.done += sign
+                if bits & ABORTED:
+                    self.both += sign
+            if bits & TRIED:
+                self.tried += sign
+            if bits & ABORTED:
+                self.aborted += sign
         if sign < 0:
-            self.failures.pop(key, None)
-            self.due.pop(key, None)
+            if self.failures:
+                self.failures.pop(key, None)
+            if self.due:
+                self.due.pop(key, None)
             return
         if info.error is not None and not bits & DONE:
             self.failures[key] = info.error
@@ -120,11 +127,15 @@ class FolderWatch:
                 self._count()
                 return -1
             tally = self.tally
+            # The states of all texts in two batched reads, then applied in order
+            # (a key changed twice must end with its last failure, not an earlier one).
+            befores = iter(infos_of_texts([before for _, before, _ in changes if before is not None]))
+            afters = iter(infos_of_texts([after for _, _, after in changes if after is not None]))
             for key, before, after in changes:
                 if before is not None:
-                    tally.add(key, info_of_text(before), -1)
+                    tally.add(key, next(befores), -1)
                 if after is not None:
-                    tally.add(key, info_of_text(after), 1)
+                    tally.add(key, next(afters), 1)
             self.changes += len(changes)
             return len(changes)
 

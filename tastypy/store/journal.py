@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tastypy.keys import Key
 from tastypy.store.durable import read_bytes
-from tastypy.store.format import damage, parse_lines
+from tastypy.store.format import damage, parse_lines, plain_lines
 
 _RECORD = '{"commit":%d,"lines":%d,"crc32":%d}\n'
 _FIX = "restore the folder from a backup"
@@ -90,4 +90,8 @@ def _parse(lines: list[bytes], path: Path, first: int, values: bool = True) -> B
         text = b"".join(lines).decode("utf-8")
     except UnicodeDecodeError:
         raise damage(path, first, "a commit holds bytes that are not UTF-8") from None
+    if not values:
+        plain = plain_lines(text)  # every line a set of a plain string key: one regex, no decoding
+        if plain is not None:
+            return [(key, f'"{key}"', vtext, None) for key, vtext in plain]
     return parse_lines(text[:-1].split("\n"), path, first, deletes=True, values=values) if text else []
