@@ -31,6 +31,7 @@ extensions = [
     "benchdocs",
     "clidoc",
     "redisdocs",
+    "servedocs",
 ]
 
 html_theme = "furo"

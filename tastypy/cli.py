@@ -543,6 +543,8 @@ def _run_serve(args: argparse.Namespace) -> None:
     from tastypy.serve.server import Server
     from tastypy.serve.watch import open_watch
 
+    if args.every <= 0:
+        raise UserError(f"--every takes a number of seconds above 0, not {args.every}")
     if not is_target(args.path):
         _tastypy_folder(args.path)
     try:

@@ -293,3 +293,33 @@ def test_serve_reads_the_folder_and_never_writes_it(served):
         request(served, "GET", path)
     assert _files(served.folder) == before
     assert FAIL_TYPES  # the crawl's failure types are what the groups show
+
+
+_FINISH = """
+import sys, time, tastypy
+with tastypy.Tracker(sys.argv[1]) as tracker:
+    for key in list(tracker):
+        time.sleep(0.005)
+        tracker.mark_done(key)
+        tracker.sync()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_progress_watch_counts_once_then_follows_the_changes(tmp_path, monkeypatch, capsys):
+    from tastypy import cli
+
+    folder = tmp_path / "job"
+    with tastypy.Tracker(folder) as tracker:
+        tracker.add_many(f"k{i}" for i in range(300))
+    counted = []
+    real = FolderWatch._count
+    monkeypatch.setattr(FolderWatch, "_count", lambda self: (counted.append(1), real(self)))
+    writer = subprocess.Popen([sys.executable, "-c", _FINISH, str(folder)], cwd=ROOT)
+    try:
+        assert cli.main(["progress", str(folder), "--watch", "--every", "0.05"]) == 0
+    finally:
+        writer.wait(timeout=CHILD_TIMEOUT)
+    out = capsys.readouterr().out
+    assert "done             300  100.00 %" in out
+    assert counted == [1], "a tick read the whole folder again"
