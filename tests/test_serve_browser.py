@@ -113,14 +113,16 @@ def test_the_page_follows_a_running_crawl(browser, crawl_served):
     wait_for(lambda: browser.find_elements("css selector", "#plot rect.done"), timeout=30)  # the plot draws
     height = float(browser.find_element("css selector", "#plot rect.done").get_attribute("height"))
     assert height > 0
-    row = wait_for(lambda: browser.find_elements("css selector", "#failures tr[data-type]"), timeout=30)[0]
-    kind = row.get_attribute("data-type")
+    wait_for(lambda: browser.find_elements("css selector", "#failures tr[data-type]"), timeout=30)
+    # The rows are redrawn when the failures change: read and click one row in one step.
+    kind, failed_key = browser.execute_script(
+        "const row = document.querySelector('#failures tr[data-type]');"
+        "const link = row.querySelector('a.key'); link.click();"
+        "return [row.dataset.type, link.textContent];"
+    )
     assert kind in ("TimeoutError", "ConnectionError")
-    example = row.find_element("css selector", "a.key")
-    failed_key = example.text
-    example.click()  # a failure's example key opens its record
-    wait_for(lambda: kind in browser.find_element("id", "record").text)
-    assert failed_key in browser.find_element("id", "lookup-key").get_attribute("value")
+    wait_for(lambda: kind in browser.find_element("id", "record").text)  # its record, with its _error
+    assert browser.find_element("id", "lookup-key").get_attribute("value") == failed_key
 
     box = browser.find_element("id", "lookup-key")
     box.clear()
