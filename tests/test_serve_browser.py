@@ -174,3 +174,30 @@ def test_the_page_says_so_when_the_server_goes_away_and_comes_back_to_life(brows
         browser.get(server.url)
         wait_for(lambda: number(browser, "total") == 300)
     wait_for(lambda: "unreachable" in browser.find_element("id", "conn").text, timeout=15)
+
+
+def test_with_allow_write_the_page_unaborts_a_key_with_the_token_of_its_address(browser, tmp_path):
+    from test_serve import make_tracker
+
+    folder = tmp_path / "job"
+    make_tracker(folder)  # /page/5 is aborted
+    with Server(FolderWatch(folder), allow_write=True, every=0.2) as server:
+        browser.get(server.url)  # without the token: no buttons
+        box = wait_for(lambda: browser.find_element("id", "lookup-key"))
+        box.send_keys("/page/5")
+        browser.find_element("id", "lookup-go").click()
+        wait_for(lambda: '"_aborted": true' in browser.find_element("id", "record").text)
+        time.sleep(2.5)  # a poll: still no buttons
+        assert not browser.find_element("id", "actions").is_displayed()
+
+        browser.get(f"{server.url}#token={server.token}")
+        browser.refresh()
+        box = wait_for(lambda: browser.find_element("id", "lookup-key"))
+        box.send_keys("/page/5")
+        browser.find_element("id", "lookup-go").click()
+        wait_for(lambda: browser.find_element("id", "actions").is_displayed(), timeout=10)
+        browser.find_element("id", "act-unabort").click()
+        wait_for(lambda: '"_aborted": false' in browser.find_element("id", "record").text)
+        assert "unabort: done" in browser.find_element("id", "act-result").text
+        wait_for(lambda: number(browser, "aborted") == 0)
+        assert console_errors(browser) == []
