@@ -322,3 +322,27 @@ def test_progress_watch_counts_once_then_follows_the_changes(tmp_path, monkeypat
     out = capsys.readouterr().out
     assert "done             300  100.00 %" in out
     assert counted == [1], "a tick read the whole folder again"
+
+
+def test_a_value_that_is_no_record_written_later_keeps_the_counts_in_step(tmp_path):
+    from tastypy.store import DELETE, Store
+
+    folder = tmp_path / "job"
+    make_tracker(folder, n=30)
+    watch = FolderWatch(folder)
+    try:
+        total = watch.counts(time.time())["total"]
+        writer = Store(folder)
+        try:
+            writer.commit([("odd", "[1, 2]"), ("/page/0", '{"_done":false,"_tries":"x","_aborted":false}')])
+            watch.refresh()
+            assert watch.counts(time.time())["total"] == total + 1
+            writer.commit([("odd", DELETE), ("/page/0", '{"_done":true,"_tries":1,"_aborted":false}')])
+            watch.refresh()
+        finally:
+            writer.close()
+        counts = watch.counts(time.time())
+        final = recount(folder)
+        assert (counts["total"], counts["done"], counts["tried"]) == (final.total, final.done, final.tried)
+    finally:
+        watch.close()

@@ -46,8 +46,13 @@ def info_of_text(text: str) -> Info:
     return info_of(json.loads(text))
 
 
-def infos_of_texts(texts: list[str]) -> Iterator[Info]:
-    """The states of many record texts, decoding only those that may hold a failure or a due time."""
+def infos_of_texts(texts: list[str], strict: bool = True) -> Iterator[Info]:
+    """The states of many record texts, decoding only those that may hold a failure or a due time.
+
+    ``strict``: ValueError for a text that is not a task record; else it
+    counts as a record with no state bits (a writer put a non-record there
+    after serve opened: its counts must stay in step with the store).
+    """
     bits = bits_of_texts(texts)
     joined = "\n".join(texts)
     error, retry = _MARKS
@@ -57,7 +62,12 @@ def infos_of_texts(texts: list[str]) -> Iterator[Info]:
         return
     for b, text in zip(bits, texts):
         if b is None or error in text or retry in text:
-            yield info_of_text(text)
+            try:
+                yield info_of_text(text)
+            except (ValueError, RecursionError):
+                if strict:
+                    raise
+                yield Info(0, None, None)
         else:
             yield Info(b, None, None)
 

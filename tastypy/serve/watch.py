@@ -111,10 +111,12 @@ class FolderWatch:
             raise
 
     def _count(self) -> None:
+        # Strict on open (a POD is refused); a recount after a compaction that
+        # could not be followed is not, as refreshes are not.
         tally = _Tally()
         keys = self.store.keys()
         for texts in self.store.texts():
-            for info in infos_of_texts(texts):
+            for info in infos_of_texts(texts, strict=not self.recounts):
                 tally.add(next(keys), info, 1)
         self.tally = tally
         self.recounts += 1
@@ -129,8 +131,8 @@ class FolderWatch:
             tally = self.tally
             # The states of all texts in two batched reads, then applied in order
             # (a key changed twice must end with its last failure, not an earlier one).
-            befores = iter(infos_of_texts([before for _, before, _ in changes if before is not None]))
-            afters = iter(infos_of_texts([after for _, _, after in changes if after is not None]))
+            befores = iter(infos_of_texts([before for _, before, _ in changes if before is not None], strict=False))
+            afters = iter(infos_of_texts([after for _, _, after in changes if after is not None], strict=False))
             for key, before, after in changes:
                 if before is not None:
                     tally.add(key, next(befores), -1)
