@@ -346,3 +346,17 @@ def test_a_value_that_is_no_record_written_later_keeps_the_counts_in_step(tmp_pa
         assert (counts["total"], counts["done"], counts["tried"]) == (final.total, final.done, final.tried)
     finally:
         watch.close()
+
+
+def test_a_shared_trackers_folder_is_served_while_its_server_runs(tmp_path):
+    folder = tmp_path / "shared"
+    with tastypy.SharedTracker(folder) as shared:
+        shared.add_many(f"k{i}" for i in range(20))
+        shared.sync()
+        with Server(FolderWatch(folder), every=0.1) as server:
+            assert get(server, "/status.json")["counts"]["todo"] == 20
+            for i in range(5):
+                shared.mark_done(f"k{i}")
+            shared.sync()
+            wait_for(lambda: get(server, "/status.json")["counts"]["done"] == 5)
+            assert get(server, "/keys.json?state=done")["keys"] == [f"k{i}" for i in range(5)]
