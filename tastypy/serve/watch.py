@@ -9,7 +9,8 @@ record that failed or waits for a due time.
 
 ``RedisWatch`` asks a ``RedisTracker``: counts are its O(1) counters;
 failures and due times need a scan of every record, made at most every
-``scan_every`` seconds.
+``scan_every`` seconds, and less often when a scan takes long (at most a
+tenth of the time goes to scanning).
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ class RedisWatch:
         self.changes = 0
         self.recounts = 0
         self._scanned = -float("inf")
+        self._wait = scan_every
         self._counts = {"total": 0, "done": 0, "tried": 0, "aborted": 0}
         self.tally = _Tally()
         self.refresh()
@@ -235,11 +237,14 @@ class RedisWatch:
             "aborted": tracker.num_aborted(),
         }
         tally = None
-        if time.monotonic() - self._scanned >= self.scan_every:
+        if time.monotonic() - self._scanned >= self._wait:
+            began = time.monotonic()
             tally = _Tally()
             for key, value in self._items(0, None):
                 tally.add(key, info_of(value), 1)
             self._scanned = time.monotonic()
+            # A long scan is made less often: at most a tenth of the time goes to scanning.
+            self._wait = max(self.scan_every, 10 * (self._scanned - began))
         with self.lock:
             changed: int = sum(abs(counts[name] - self._counts[name]) for name in counts)
             self._counts = counts
