@@ -32,6 +32,7 @@ extensions = [
     "benchdocs",
     "clidoc",
     "redisdocs",
+    "servedocs",
 ]
 
 html_theme = "furo"

@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
     sub = command("compact", _run_compact, "fold the journal into fresh shard files")
     sub.add_argument("path")
+    sub = command("serve", _run_serve, "watch a tracker's job in the browser (a page and JSON endpoints)")
+    sub.add_argument("path", help="the tracker's folder, or URL#NAME of a RedisTracker")
+    sub.add_argument("--port", type=int, default=8024, help="port to listen on (8024; 0: any free port)")
+    sub.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (127.0.0.1: this machine only; the page shows the job to whoever reaches it)",
+    )
+    sub.add_argument(
+        "--allow-write", action="store_true",
+        help="let the page retry and unabort keys, with a token printed here (a folder: only while no writer runs)",
+    )
+    sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
     return parser
 
 
@@ -410,27 +422,60 @@ def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
 
 
 def _run_progress(args: argparse.Namespace) -> None:
+    if args.watch and not is_target(args.path):
+        _watch_folder(args)
+        return
     with _reader(args.path) as pod:
         counts = _tracker_counts(pod, args.path)
         if not args.watch:
             _print_counts(counts)
             return
-        bar = None
-        try:
-            print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
-            bar = progress.LiveBar(counts, file=sys.stdout)
-            while counts.todo:
-                time.sleep(args.every)
-                pod.revert()  # read the last sync again
-                counts = _tracker_counts(pod, args.path)
-                bar.update(counts)
-            bar.update(counts, force=True)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if bar is not None:
-                bar.close()
-        _print_counts(counts)
+        if hasattr(pod, "num_done"):  # a RedisTracker: its counters, O(1) a tick
+            _watch(args, counts, lambda: progress.Counts.of_tracker(pod))
+        else:  # Redis records of a RedisPOD: counted again each tick
+            _watch(args, counts, lambda: _tracker_counts(pod, args.path))
+
+
+def _watch_folder(args: argparse.Namespace) -> None:
+    """Follow a folder: count once, then each tick only what was committed since (the journal tail)."""
+    from tastypy.serve.watch import FolderWatch
+
+    path = _tastypy_folder(args.path)
+    try:
+        watch = FolderWatch(path)
+    except ValueError:
+        with _reader(args.path) as pod:
+            _tracker_counts(pod, args.path)  # the UserError that names the problem
+        raise
+
+    def counts() -> progress.Counts:
+        watch.refresh()
+        c = watch.counts(time.time())
+        return progress.Counts(c["total"], c["done"], c["tried"], c["aborted"], c["todo"])
+
+    try:
+        _watch(args, counts(), counts)
+    finally:
+        watch.close()
+
+
+def _watch(args: argparse.Namespace, counts: progress.Counts, read: Any) -> None:
+    """Show ``read()`` every ``--every`` seconds until nothing is left to do or Ctrl-C."""
+    bar = None
+    try:
+        print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
+        bar = progress.LiveBar(counts, file=sys.stdout)
+        while counts.todo:
+            time.sleep(args.every)
+            counts = read()
+            bar.update(counts)
+        bar.update(counts, force=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if bar is not None:
+            bar.close()
+    _print_counts(counts)
 
 
 def _tracker_counts(pod: POD, text: str) -> progress.Counts:
@@ -492,3 +537,32 @@ def _run_demo(args: argparse.Namespace) -> int:
         Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,
         fail_rate=args.fail_rate, seed=args.seed,
     )
+
+
+def _run_serve(args: argparse.Namespace) -> None:
+    from tastypy.serve.server import Server
+    from tastypy.serve.watch import open_watch
+
+    if args.every <= 0:
+        raise UserError(f"--every takes a number of seconds above 0, not {args.every}")
+    if not is_target(args.path):
+        _tastypy_folder(args.path)
+    try:
+        watch = open_watch(args.path)
+    except (ValueError, ImportError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        server = Server(watch, host=args.host, port=args.port, allow_write=args.allow_write, every=args.every)
+    except BaseException:
+        watch.close()
+        raise
+    with server:
+        fragment = f"#token={server.token}" if server.token else ""
+        shown = _masked(args.path) if is_target(args.path) else args.path
+        print(f"serving {shown} at {server.url}{fragment}", flush=True)
+        print("read-only" if server.token is None else "writes allowed with this token", "(Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
