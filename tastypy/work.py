@@ -7,7 +7,8 @@ or the server's one-call-at-a-time loop).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tastypy.observe import unwrap
@@ -37,22 +38,27 @@ class Work:
     def next(self, cid: Any, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
         """The next key for loop ``(cid, task)``, its tries already counted.
 
-        Returns ``(key, where the loop's scan goes on, value or None)``, or
-        None when no key is left for it.
+        Returns ``(key, where the loop's scan goes on, value or None)``;
+        ``(None, start, seconds)`` when the keys left are waiting for their
+        ``_retry_at``, the first due in ``seconds``; None when no key is left.
         """
         loop = (cid, task)
         self.drop(loop)
         self._reap()
         tracker = self.tracker
+        now = tracker._now()
         key = self._orphan(allow_aborted)
+        if key is None:  # a key whose _retry_at came, wherever the scan is
+            key = tracker._due_to_try(now, allow_aborted, self.owners)
         if key is not None:
             self.handed.setdefault(loop, set()).add(key)
         else:
             # Counts the try itself, and passes over keys other loops are on.
             skip = _Either(self.owners, self.handed.get(loop, ()))
-            found = tracker._next_to_try(start, allow_aborted, skip=skip)
+            found = tracker._next_to_try(start, allow_aborted, skip=skip, now=now)
             if found is None:
-                return None
+                wait = tracker._wait_for_due(now, allow_aborted)
+                return None if wait is None else (None, start, wait)
             key, start = found[0], found[1] + 1
         self.claims[loop] = key
         self.owners[key] = loop
@@ -102,6 +108,39 @@ class Work:
 
 #: The client of a tracker's own loops: the threads of the process holding it.
 LOCAL = "local"
+#: The longest a loop waiting for a due key sleeps before it asks again
+#: (keys added or freed meanwhile are seen then).
+NAP = 1.0
+
+
+def loop(
+    ask: Callable[[int], Any], end: Callable[[], None], max_wait: float | None
+) -> Iterator[tuple[Any, Any]]:
+    """The client side of a ``try_*()`` loop, on every host: ``(key, value)`` pairs.
+
+    ``ask(start)`` is a host's ``next``: ``(key, start, value)``, None when
+    nothing is left, or ``(None, start, seconds)`` when only keys waiting
+    for their ``_retry_at`` are left; the loop then sleeps (outside any
+    lock), at most ``max_wait`` seconds in all (None: as long as it takes).
+    ``end()`` gives the loop's claim back, however the loop ends.
+    """
+    start, waited = 0, 0.0
+    try:
+        while True:
+            got = ask(start)
+            if got is None:
+                return
+            key, start, value = got
+            if key is None:
+                if max_wait is not None and waited + value > max_wait:
+                    return
+                nap = min(value, NAP)
+                time.sleep(nap)
+                waited += nap
+                continue
+            yield key, value
+    finally:
+        end()
 
 
 def _always(cid: Any) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy.counts import R
+from tastypy.failures import check_backoff
 from tastypy.keys import K, V
 from tastypy.redis.link import RedisLink
 from tastypy.shared.face import ClientPOD, ClientTracker
@@ -89,6 +90,11 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
     :param lease: seconds that a loop's claim on a key (and the lock) lasts
         past its holder's death or loss of the network; renewed while the
         holder's process lives.
+    :param backoff: how long a failed try (``attempt()``, ``mark_failed()``)
+        waits before ``try_keys()`` hands its key out again: seconds, a list
+        of seconds by try number (the last repeats),
+        ``tastypy.exponential(first, cap)``, or ``f(tries, error)``
+        returning seconds; ``None`` (the default): no wait.
     :raises ConnectionError: the server cannot be used (the message names
         the URL, its password masked).
     :raises ValueError: a bad name or option, or the name holds a POD.
@@ -104,7 +110,9 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         *,
         lease: float = 30.0,
+        backoff: Any = None,
     ) -> None:
+        self.backoff = check_backoff(backoff)
         self._link = RedisLink(url, name, self._kind, max_tries, lease)
         self._link.open()
         if init is not None:

@@ -34,10 +34,12 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from tastypy.counts import Fractions, R
+from tastypy.failures import Failures
 from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
 from tastypy.pod import OldIterators
 from tastypy.tracker import ProgressTracker
+from tastypy.work import loop
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -106,7 +108,7 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     _link: Any
 
     def __reduce__(self) -> Any:
-        return _rebuild, (type(self), self._link)
+        return _rebuild, (type(self), self._link, getattr(self, "backoff", None))
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``link.call``, after any ``locked()`` block of another thread of this process."""
@@ -365,13 +367,15 @@ class _Items(ItemsView[K, V]):
         return self._mapping._chunks("items")
 
 
-def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any) -> ClientPOD[Any, Any]:
+def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any, backoff: Any = None) -> ClientPOD[Any, Any]:
     face = cls.__new__(cls)
     face._link = link
+    if backoff is not None:
+        face.backoff = backoff  # type: ignore[attr-defined]  # a tracker's
     return face
 
 
-class ClientTracker(Fractions, ClientPOD[K, R]):
+class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
     """A ProgressTracker held by a server, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
@@ -389,7 +393,7 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 
         def add(self, key: K) -> None: ...
         def add_if_absent(self, key: K) -> bool: ...
-        def mark_done(self, key: K) -> None: ...
+        def mark_done(self, key: K, *, revisit_after: float | None = None) -> None: ...
         def mark_not_done(self, key: K) -> None: ...
         def done(self, key: K) -> bool: ...
         def abort(self, key: K) -> None: ...
@@ -406,6 +410,8 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
         def num_done(self) -> int: ...
         def num_tried(self) -> int: ...
         def num_aborted(self) -> int: ...
+        def num_waiting(self) -> int: ...
+        def next_due(self) -> float | None: ...
 
         # A tracker merges each (partial) record into the key's: any fields will do.
         def update(  # type: ignore[override]
@@ -462,39 +468,58 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 
     # -- shared work -------------------------------------------------------------
 
-    def _work(self, allow_aborted: bool, values: bool) -> Iterator[Any]:
+    def _work(self, allow_aborted: bool, values: bool, max_wait: float | None) -> Iterator[Any]:
         task = next(_tasks)
-        start = 0
-        try:
-            while True:
-                got = self._call("next", task, start, allow_aborted, values)
-                if got is None:
-                    return
-                key, start, value = got
-                yield (key, self._wrap(key, value)) if values else key
-        finally:
-            # The host may be gone (closed, or Redis unreachable): the claim
+
+        def ask(start: int) -> Any:
+            return self._call("next", task, start, allow_aborted, values)
+
+        def end() -> None:
+            # The server may be gone (closed, or Redis unreachable): the claim
             # then ends with the connection or its lease.
             with contextlib.suppress(ValueError, ConnectionError):
                 self._call("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
+        for key, value in loop(ask, end, max_wait):
+            yield (key, self._wrap(key, value)) if values else key
+
+    def try_keys(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[K]:
         """Keys to try, each with its try counted, shared between processes.
 
         Each call is one loop: the server hands it the next key that should be
         tried and that no other loop is on (counting the try in the same
-        call), first any key whose loop died. ``progress=True`` shows a tqdm
-        bar of the done keys, as ``ProgressTracker.try_keys``.
+        call), first any key whose loop died, then any whose ``_retry_at``
+        came. When only keys waiting for their ``_retry_at`` are left, the
+        loop sleeps until the first is due, at most ``max_wait`` seconds in
+        all (None: as long as it takes). ``progress=True`` shows a tqdm bar
+        of the done keys, as ``ProgressTracker.try_keys``.
         """
-        return self._bar(self._work(allow_aborted, False), progress)
+        return self._bar(self._work(allow_aborted, False, max_wait), progress)
 
-    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[tuple[K, R]]:
+    def try_items(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()``."""
-        return self._bar(self._work(allow_aborted, True), progress)
+        return self._bar(self._work(allow_aborted, True, max_wait), progress)
 
-    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[R]:
+    def try_values(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[R]:
         """The records of ``try_keys()``."""
-        return (value for _, value in self.try_items(allow_aborted, progress))
+        return (value for _, value in self.try_items(allow_aborted, progress, max_wait=max_wait))
+
+    # -- attempts (``Failures`` builds attempt() and mark_failed() on these) ----
+
+    def _begin(self, key: K) -> R:
+        return self._wrap(key, self._call("begin", key))  # type: ignore[no-any-return]
+
+    def _fail(self, key: K, info: dict[str, Any], wait: float) -> None:
+        self._call("fail", key, info, wait)
+
+    def _give_back(self, key: K) -> None:
+        self._call("give_back", key)
 
     def _bar(self, loop: Iterator[_T], progress: bool) -> Iterator[_T]:
         if not progress:
@@ -508,7 +533,7 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 TRACKER_CALLS = (
     "add add_if_absent mark_done mark_not_done done abort unabort aborted "
     "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
-    "should_try_add num_done num_tried num_aborted"
+    "should_try_add num_done num_tried num_aborted num_waiting next_due"
 ).split()
 
 

@@ -22,8 +22,10 @@ POD_METHODS = (
 TRACKER_METHODS = (
     "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
     "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted"
+    "should_do_add should_try should_try_add num_done num_tried num_aborted num_waiting next_due"
 ).split()
+#: Names of the attempt operations (``tastypy.failures``) -> the tracker's methods.
+ATTEMPT_OPERATIONS = {"begin": "_begin", "fail": "_fail", "give_back": "_give_back"}
 
 #: Requests that never wait for another client's user lock: releasing it,
 #: and the creator's way out (which must not hang on a lock held elsewhere).
@@ -111,6 +113,7 @@ class Host:
         )
         if self.work is not None:
             table.update(next=self._next, drop=self._drop)
+            table.update({name: self._method(method) for name, method in ATTEMPT_OPERATIONS.items()})
         return table
 
     def _method(self, name: str) -> Callable[..., Any]:

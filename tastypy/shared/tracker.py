@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy.counts import R
+from tastypy.failures import check_backoff
 from tastypy.keys import K
 from tastypy.shared.client import Creator
 from tastypy.shared.face import ClientTracker
@@ -35,6 +36,12 @@ class SharedProgressTracker(Creator, ClientTracker[K, R]):
     :param authkey: the key a process must know to connect (bytes); ``None``
         (the default) makes a random one. It travels inside the pickled
         object: share it only with processes you trust.
+    :param backoff: (kept by each process's object, and pickled with it)
+        how long a failed try (``attempt()``, ``mark_failed()``)
+        waits before ``try_keys()`` hands its key out again: seconds, a list
+        of seconds by try number (the last repeats),
+        ``tastypy.exponential(first, cap)``, or ``f(tries, error)``
+        returning seconds; ``None`` (the default): no wait.
     :raises LockedError: another process writes the folder.
     """
 
@@ -51,7 +58,11 @@ class SharedProgressTracker(Creator, ClientTracker[K, R]):
         *,
         address: Any = None,
         authkey: bytes | None = None,
+        backoff: Any = None,
     ) -> None:
+        #: How long a failed try waits before it is handed out again (see
+        #: ``tastypy.failures.check_backoff``); kept here, in each client.
+        self.backoff = check_backoff(backoff)
         options = {
             "max_tries": max_tries,
             "init": init,
