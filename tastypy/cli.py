@@ -10,6 +10,7 @@ line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tastypy import __version__, migrate, progress
+from tastypy import __version__, migrate, progress, retry
 from tastypy.errors import LockedError, TastypyError
 from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
@@ -104,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("path")
     sub.add_argument("--watch", action="store_true", help="refresh while another process runs the job")
     sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
+    sub = command("failures", _run_failures, "what failed in a tracker: counts by error type, an example key each")
+    sub.add_argument("path")
+    sub.add_argument("--by", choices=("type", "message"), default="type", help="group by the error's type (or message)")
+    sub = command("retry", _run_retry, "put failed keys back to do: tries to 0, not aborted, due now")
+    sub.add_argument("path")
+    sub.add_argument("--aborted", action="store_true", help="every aborted key (with or without an error) instead")
+    sub.add_argument("--error", metavar="TYPE", default=None, help="only keys whose last error is of this type")
+    sub.add_argument("--dry-run", action="store_true", help="count them, change nothing")
     sub = command("compact", _run_compact, "fold the journal into fresh shard files")
     sub.add_argument("path")
     sub = command("serve", _run_serve, "watch a tracker's job in the browser (a page and JSON endpoints)")
@@ -252,8 +261,19 @@ def _run_info(args: argparse.Namespace) -> None:
     ]
     if counts is not None:
         rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+        with contextlib.closing(Store(path.absolute(), read_only=True)) as store:
+            rows += _waiting_rows(retry.folder_items(store.items()))
     for name, value in rows:
         print(f"{name + ':':<11}{value}")
+
+
+def _waiting_rows(items: Any) -> list[tuple[str, str]]:
+    """``waiting`` and ``next due`` rows, when any key has a ``_retry_at``."""
+    count, first = retry.waiting(items, time.time())
+    if first is None:
+        return []
+    when = datetime.datetime.fromtimestamp(first).isoformat(" ", "seconds")
+    return [("waiting", f"{count:,}"), ("next due", when)]
 
 
 def _redis_info(text: str) -> None:
@@ -265,6 +285,8 @@ def _redis_info(text: str) -> None:
         rows = [("redis", _masked(text)), ("kind", kind), ("entries", f"{len(pod):,}")]
     if counts is not None:
         rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+        with _redis(text) as pod:
+            rows += _waiting_rows((key, unwrap(value)) for key, value in pod.items())
     for name, value in rows:
         print(f"{name + ':':<11}{value}")
 
@@ -429,6 +451,8 @@ def _run_progress(args: argparse.Namespace) -> None:
         counts = _tracker_counts(pod, args.path)
         if not args.watch:
             _print_counts(counts)
+            for name, value in _waiting_rows((key, unwrap(value)) for key, value in pod.items()):
+                print(f"{name}: {value}")
             return
         if hasattr(pod, "num_done"):  # a RedisTracker: its counters, O(1) a tick
             _watch(args, counts, lambda: progress.Counts.of_tracker(pod))
@@ -493,6 +517,49 @@ def _print_counts(counts: progress.Counts) -> None:
         n = getattr(counts, name)
         print(f"{name:<8}{n:>12,}  {share(n):6.2f} %")
     print(f"{'total':<8}{counts.total:>12,}")
+
+
+def _failure_items(text: str) -> Iterator[tuple[Any, Any]]:
+    """``(key, record)`` that may hold a failure: on a folder, only records whose text names one."""
+    if is_target(text):
+        with _redis(text) as pod:
+            yield from ((key, unwrap(value)) for key, value in pod.items())
+        return
+    with contextlib.closing(Store(_tastypy_folder(text).absolute(), read_only=True)) as store:
+        yield from retry.folder_items(store.items())
+
+
+def _run_failures(args: argparse.Namespace) -> None:
+    groups = retry.groups(_failure_items(args.path), args.by)
+    if not groups:
+        print(f"{args.path}: no failures")
+        return
+    width = max(len(name) for name in groups)
+    print(f"{'keys':>8} {'aborted':>8}  {args.by:<{width}}  example key")
+    for name, group in groups.items():
+        print(f"{group.count:>8,} {group.aborted:>8,}  {name:<{width}}  {_json(group.example)}")
+
+
+def _run_retry(args: argparse.Namespace) -> None:
+    keys = list(retry.chosen(_failure_items(args.path) if not args.aborted else _all_items(args.path),
+                             args.aborted, args.error))
+    if args.dry_run:
+        print(f"{args.path}: would retry {len(keys):,} keys")
+        return
+    if is_target(args.path):
+        with _redis(args.path) as tracker:
+            n = retry.reset(tracker, keys)
+    else:
+        from tastypy.tracker import Tracker
+
+        with Tracker(_tastypy_folder(args.path)) as tracker:
+            n = retry.reset(tracker, keys)
+    print(f"{args.path}: {n:,} keys to do again")
+
+
+def _all_items(text: str) -> Iterator[tuple[Any, Any]]:
+    with _reader(text) as pod:
+        yield from ((key, unwrap(value)) for key, value in pod.items())
 
 
 def _run_compact(args: argparse.Namespace) -> None:
