@@ -27,6 +27,7 @@ from tastypy.observe import (
     WRITABLE,
     Op,
     check_key,
+    copy,
     encode,
     normalize,
     unwrap,
@@ -152,7 +153,66 @@ class OldIterators(Generic[K, V]):
         return iter(self.items())
 
 
-class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
+def pairs_of(other: Any) -> Iterable[Any]:
+    """What ``update(other)`` adds, as ``dict.update`` reads it: a mapping's
+    items, any object with ``keys()`` through ``other[key]``, else ``other``
+    itself as ``(key, value)`` pairs."""
+    if isinstance(other, Mapping):
+        return other.items()
+    if hasattr(other, "keys"):
+        return ((key, other[key]) for key in other.keys())  # noqa: SIM118 -- dict.update asks keys(), not iter()
+    return other  # type: ignore[no-any-return]
+
+
+def two(pair: Any) -> tuple[Any, Any]:
+    """``(key, value)`` of one element given to ``update()``, refused as ``dict.update`` does."""
+    try:
+        key, value = pair
+    except TypeError:
+        raise TypeError(f"update() needs a mapping or (key, value) pairs, got {pair!r}") from None
+    except ValueError:
+        raise ValueError(f"update() needs (key, value) pairs of two, got {pair!r}") from None
+    return key, value
+
+
+class DictMethods(Generic[K, V]):
+    """What a ``dict`` has beyond ``MutableMapping``: ``copy()``, ``|``, ``|=``, ``reversed()``.
+
+    ``copy()`` and ``|`` make a plain ``dict`` of plain values (a snapshot,
+    not another store: changing it changes nothing stored).
+    """
+
+    if TYPE_CHECKING:  # what the mapping it is mixed into provides
+
+        def items(self) -> ItemsView[K, V]: ...
+        def update(self, other: Any = (), /, **kwargs: V) -> None: ...
+        def __iter__(self) -> Iterator[K]: ...
+
+    def copy(self) -> dict[K, V]:
+        """A plain ``dict`` of plain (deep-copied) values, in insertion order."""
+        return {key: copy(unwrap(value)) for key, value in self.items()}
+
+    def __or__(self, other: Any) -> dict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**self.copy(), **{key: unwrap(value) for key, value in other.items()}}
+
+    def __ror__(self, other: Any) -> dict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**{key: unwrap(value) for key, value in other.items()}, **self.copy()}
+
+    def __ior__(self, other: Any) -> Self:
+        self.update(other)
+        return self
+
+    def __reversed__(self) -> Iterator[K]:
+        """The keys, last inserted first."""
+        keys: list[K] = list(self)
+        return iter(keys[::-1])
+
+
+class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
     """A ``dict`` kept on disk as JSON shard files, in insertion order.
 
     Values read back are observable proxies: a mutation at any depth marks the
@@ -509,22 +569,13 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
                 "open it with mode='w' to change it"
             )
 
-    # A Mapping, not any object with keys() as dict.update takes.
     def update(  # type: ignore[override]
         self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
     ) -> None:
         """Like ``dict.update``; every value is checked before any is stored."""
         self._writable()
-        items = other.items() if isinstance(other, Mapping) else other
-        pairs = []
-        for pair in items:
-            try:
-                key, value = pair
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"update() needs a mapping or (key, value) pairs, got {pair!r}"
-                ) from None
-            pairs.append((key, value))
+        items = pairs_of(other)
+        pairs = [two(pair) for pair in items]
         with self._lock:  # checked under the lock: a value may be another key's proxy
             pairs = [self._checked(key, value) for key, value in pairs]
             pairs.extend(self._checked(key, value) for key, value in kwargs.items())

@@ -270,19 +270,14 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
         Every value is checked before any record changes.
         """
         self._writable()
-        items = other.items() if isinstance(other, Mapping) else other
+        items = pod.pairs_of(other)
         with self._lock:  # merged with the records as they are, then stored, in one step
             self._merge([*items, *kwargs.items()])
 
     def _merge(self, pairs: list[Any]) -> None:
         merged: dict[Any, Any] = {}
         for pair in pairs:
-            try:
-                key, value = pair
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"update() needs a mapping or (key, value) pairs, got {pair!r}"
-                ) from None
+            key, value = pod.two(pair)
             check_key(key)
             value = unwrap(value)
             if not isinstance(value, dict):

@@ -37,7 +37,7 @@ from tastypy.counts import Fractions, R
 from tastypy.failures import Failures
 from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
-from tastypy.pod import OldIterators
+from tastypy.pod import DictMethods, OldIterators, pairs_of
 from tastypy.tracker import ProgressTracker
 from tastypy.work import loop
 
@@ -97,7 +97,7 @@ os.register_at_fork(after_in_child=_gates_anew_in_child)
 _T = TypeVar("_T")
 
 
-class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
+class ClientPOD(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
     """A POD held by a server, used from any number of processes.
 
     Every method is one atomic call to the server. ``pod.set[...]`` records a
@@ -233,12 +233,11 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
         """``pod[key]`` if present, else store ``default`` and return it (as read)."""
         return self._wrap(key, self._call("setdefault", key, unwrap(default)))
 
-    # A Mapping, not any object with keys() as dict.update takes: as POD.update.
     def update(  # type: ignore[override]
         self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
     ) -> None:
         """Like ``dict.update``, in one call: every value is checked before any is stored."""
-        items = other.items() if isinstance(other, Mapping) else other
+        items = pairs_of(other)
         pairs = [(key, unwrap(value)) for key, value in items]
         self._call("update", pairs, **kwargs)
 
