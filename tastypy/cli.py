@@ -541,25 +541,25 @@ def _run_failures(args: argparse.Namespace) -> None:
 
 
 def _run_retry(args: argparse.Namespace) -> None:
-    keys = list(retry.chosen(_failure_items(args.path) if not args.aborted else _all_items(args.path),
-                             args.aborted, args.error))
-    if args.dry_run:
-        print(f"{args.path}: would retry {len(keys):,} keys")
-        return
     if is_target(args.path):
         with _redis(args.path) as tracker:
-            n = retry.reset(tracker, keys)
+            items = ((key, unwrap(value)) for key, value in tracker.items())
+            keys = list(retry.chosen(items, args.aborted, args.error))
+            n = len(keys) if args.dry_run else tracker.retry(keys)
+    elif args.dry_run:
+        with contextlib.closing(Store(_tastypy_folder(args.path).absolute(), read_only=True)) as store:
+            n = sum(1 for _ in retry.chosen(retry.folder_items(store.items(), args.aborted), args.aborted, args.error))
     else:
         from tastypy.tracker import Tracker
 
+        # One read of the folder: the writer's own texts choose the keys.
         with Tracker(_tastypy_folder(args.path)) as tracker:
-            n = retry.reset(tracker, keys)
-    print(f"{args.path}: {n:,} keys to do again")
-
-
-def _all_items(text: str) -> Iterator[tuple[Any, Any]]:
-    with _reader(text) as pod:
-        yield from ((key, unwrap(value)) for key, value in pod.items())
+            texts = tracker._store.items()
+            n = tracker.retry(list(retry.chosen(retry.folder_items(texts, args.aborted), args.aborted, args.error)))
+    if args.dry_run:
+        print(f"{args.path}: would retry {n:,} keys")
+    else:
+        print(f"{args.path}: {n:,} keys to do again")
 
 
 def _run_compact(args: argparse.Namespace) -> None:

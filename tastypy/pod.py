@@ -357,15 +357,16 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             self._all_read = False
             self._reloaded()
 
-    def _read(self, key: Any) -> Any:
+    def _read(self, key: Any, alone: bool = False) -> Any:
         """Decode the value of ``key`` on its first read, and keep it.
 
         The values kept with it in its shard (a ``file_size`` of them) are
         decoded with it: one parse of them all costs less than a third of
-        one parse each, and the collector is paused meanwhile.
+        one parse each, and the collector is paused meanwhile. ``alone``:
+        this one only (a few keys scattered over many shards).
         """
         data = self._data
-        shard = self._store.shard_values(key)
+        shard = None if alone else self._store.shard_values(key)
         if shard is None:  # a text there is not JSON: this one alone, named if bad
             value = self._store.value(key)
         else:
@@ -382,10 +383,10 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         data[key] = value
         return value
 
-    def _plain(self, key: Any) -> Any:
-        """The plain value of ``key`` (``KeyError`` if absent)."""
+    def _plain(self, key: Any, alone: bool = False) -> Any:
+        """The plain value of ``key`` (``KeyError`` if absent); ``alone``: see ``_read``."""
         value = self._data[key]
-        return self._read(key) if value is _UNREAD else value
+        return self._read(key, alone) if value is _UNREAD else value
 
     def _read_all(self) -> None:
         """Decode every value not read yet (a shard at a time: faster than one by one)."""

@@ -34,10 +34,12 @@ def failed(items: Iterable[tuple[Any, dict[str, Any]]]) -> Iterator[tuple[Any, d
             yield key, record
 
 
-def folder_items(texts: Iterable[tuple[Any, str]]) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """``(key, record)`` of a store's ``(key, text)`` pairs that may hold a failure."""
+def folder_items(texts: Iterable[tuple[Any, str]], aborted: bool = False) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``(key, record)`` of a store's ``(key, text)`` pairs that may hold a
+    failure (or, with ``aborted``, an abort): the others are not decoded."""
+    needle = '"_aborted":true' if aborted else '"_error"'
     for key, text in texts:
-        if '"_error"' in text:
+        if needle in text:
             yield key, json.loads(text)
 
 
@@ -73,19 +75,6 @@ def chosen(
         if error_type is not None and not (isinstance(error, dict) and error.get("type") == error_type):
             continue
         yield key
-
-
-def reset(tracker: Any, keys: Iterable[Any]) -> int:
-    """Put ``keys`` back to do: no tries, not aborted, due now (their last
-    ``_error`` stays, until their next try). Returns how many."""
-    n = 0
-    for key in keys:
-        record = tracker[key]
-        record["_tries"] = 0
-        record["_aborted"] = False
-        record.pop(RETRY_AT, None)
-        n += 1
-    return n
 
 
 def waiting(items: Iterable[tuple[Any, dict[str, Any]]], now: float) -> tuple[int, float | None]:

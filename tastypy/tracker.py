@@ -16,6 +16,7 @@ and passes over keys deleted while it runs. Each ``try_*`` loop is a claim
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -169,10 +170,11 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
             self._order.rebuild(zip(keys, bits))
         else:
             self._order.start(keys, bits)
-        # Due times: only the records that mention one are decoded.
+        # Due times: only the records that mention one are parsed (and not
+        # kept: a record is decoded and checked when it is first read).
         for key, text in self._store.items():
             if '"_retry_at"' in text:
-                self._order.set_due(key, _due(self._plain(key)))
+                self._order.set_due(key, _due(json.loads(text)))
 
     def _decoded(self, key: Any, value: Any) -> None:
         # Before the value is kept: a bad record stays unread, refused each time.
@@ -290,9 +292,9 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
 
     # -- one task ------------------------------------------------------------
 
-    def _record(self, key: K) -> dict[str, Any]:
+    def _record(self, key: K, alone: bool = False) -> dict[str, Any]:
         try:
-            return self._plain(key)  # type: ignore[no-any-return]  # a record is a dict (checked when read)
+            return self._plain(key, alone)  # type: ignore[no-any-return]  # a record is a dict (checked when read)
         except KeyError:
             raise KeyError(
                 f"{key!r} is not in the tracker at {self._store.path}; add it first "
@@ -458,6 +460,25 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
             if record["_tries"] > 0:
                 self._set(key, "_tries", record["_tries"] - 1)
             self._work.release_key(key)
+
+    def retry(self, keys: Iterable[K]) -> int:
+        """Put ``keys`` back to do: no tries, not aborted, due now (their last
+        ``_error`` stays until their next try), in one step; how many.
+
+        ``tastypy retry`` chooses the keys by their error. Raises ``KeyError``
+        for an absent key, and then changes nothing.
+        """
+        self._writable()
+        keys = list(keys)
+        with self._lock:
+            records = [self._record(key, alone=True) for key in keys]
+            with self._held_then_synced():
+                for key, record in zip(keys, records):
+                    record["_tries"] = 0
+                    record["_aborted"] = False
+                    record.pop(RETRY_AT, None)
+                    self.mark_dirty(key)
+        return len(keys)
 
     # -- due times ---------------------------------------------------------------
 

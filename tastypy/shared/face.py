@@ -424,6 +424,10 @@ class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
         """Add every key; if any is present (or repeated), add none (``DuplicateKeyError``)."""
         self._call("add_many", list(keys))
 
+    def retry(self, keys: Iterable[K]) -> int:
+        """Put ``keys`` back to do: no tries, not aborted, due now, in one step; how many."""
+        return self._call("retry", list(keys))  # type: ignore[no-any-return]
+
     def add_many_if_absent(self, keys: Iterable[K]) -> int:
         """Add the keys not present yet; return how many were added."""
         return self._call("add_many_if_absent", list(keys))  # type: ignore[no-any-return]

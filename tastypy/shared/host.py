@@ -22,7 +22,7 @@ POD_METHODS = (
 TRACKER_METHODS = (
     "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
     "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted num_waiting next_due"
+    "should_do_add should_try should_try_add num_done num_tried num_aborted num_waiting next_due retry"
 ).split()
 #: Names of the attempt operations (``tastypy.failures``) -> the tracker's methods.
 ATTEMPT_OPERATIONS = {"begin": "_begin", "fail": "_fail", "give_back": "_give_back"}
