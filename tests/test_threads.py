@@ -374,13 +374,15 @@ def test_sigkill_of_thread_loops_then_resume_tries_no_key_twice_in_a_run(host, t
         tracker.close()
 
 
-def test_sigterm_while_threads_write_syncs_what_they_made(tmp_path):
-    """Exit paths stay as documented: worker threads mid-write, SIGTERM to the
-    process: what they made up to the signal is on disk, in their order."""
+@pytest.mark.parametrize("ending", ["sigterm", "exit"])
+def test_sigterm_or_exit_while_threads_write_syncs_what_they_made(tmp_path, ending):
+    """Exit paths stay as documented: worker threads mid-write, then SIGTERM
+    to the process or the main thread's exit: what they made up to then is on
+    disk, in their order, once."""
     path = tmp_path / "p"
     proc = start_py(
         """
-        import sys, threading, tastypy
+        import sys, threading, time, tastypy
         pod = tastypy.POD(sys.argv[1], sync_at=10**6)
         def work(n):
             i = 0
@@ -391,20 +393,25 @@ def test_sigterm_while_threads_write_syncs_what_they_made(tmp_path):
         for n in range(4):
             threading.Thread(target=work, args=(n,), daemon=True).start()
         print('started', flush=True)
+        if sys.argv[2] == 'exit':
+            time.sleep(0.5)
+            sys.exit(3)
         threading.Event().wait()
         """,
         str(path),
+        ending,
     )
     try:
         assert proc.stdout.readline().strip() == "started"
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
+        if ending == "sigterm":
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
         proc.wait(JOIN)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(JOIN)
-    assert proc.returncode == -signal.SIGTERM
+    assert proc.returncode == (-signal.SIGTERM if ending == "sigterm" else 3)
     read = dict(fresh_items(path))
     assert read, "nothing was synced"
     for n in range(4):
