@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,107 @@ class RedisServer:
             self.process.kill()
             self.process.wait(START_TIMEOUT)
             self.process = None
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback TCP ports that nothing listens on right now."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+class RedisCluster:
+    """A real Redis Cluster of ``size`` primaries on loopback ports, no replicas.
+
+    Cluster nodes announce host:port to clients, so unlike ``RedisServer``
+    it needs TCP; each node's cluster bus gets a port of its own too.
+    """
+
+    def __init__(self, folder: Path, size: int = 3, *extra: str) -> None:
+        self.folder = folder
+        self.size = size
+        self.extra = extra
+        self.ports: list[int] = []
+        self.processes: list[subprocess.Popen] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def node_url(self, index: int) -> str:
+        return f"redis://127.0.0.1:{self.ports[index]}/0"
+
+    def start(self) -> RedisCluster:
+        ports = free_ports(2 * self.size)
+        self.ports, buses = ports[: self.size], ports[self.size :]
+        for port, bus in zip(self.ports, buses):
+            where = self.folder / str(port)
+            where.mkdir(parents=True, exist_ok=True)
+            self.processes.append(subprocess.Popen(
+                [
+                    need_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+                    "--cluster-enabled", "yes", "--cluster-port", str(bus),
+                    "--cluster-config-file", str(where / "nodes.conf"),
+                    "--cluster-node-timeout", "2000", "--dir", str(where), "--save", "",
+                    "--appendonly", "no", "--daemonize", "no", "--logfile", str(where / "redis.log"),
+                    *self.extra,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ))
+        try:
+            for port in self.ports:
+                self._wait(lambda port=port: _pong(port))
+            cli = shutil.which("redis-cli")
+            if cli is None:
+                raise RuntimeError(f"redis-cli is not installed: {INSTALL}")
+            subprocess.run(
+                [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-yes"],
+                check=True, capture_output=True, timeout=START_TIMEOUT * 3,
+            )
+            self._wait(self._ready)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait(self, test: Any) -> None:
+        deadline = time.monotonic() + START_TIMEOUT * 3
+        while not test():
+            if any(p.poll() is not None for p in self.processes) or time.monotonic() > deadline:
+                logs = [(self.folder / str(p) / "redis.log") for p in self.ports]
+                tail = "".join(log.read_text(errors="replace")[-800:] for log in logs if log.exists())
+                raise RuntimeError(f"the Redis cluster in {self.folder} did not start: {tail}")
+            time.sleep(0.05)
+
+    def _ready(self) -> bool:
+        return all(b"cluster_state:ok" in _command(port, b"CLUSTER INFO") for port in self.ports)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(START_TIMEOUT)
+        self.processes = []
+
+
+def _command(port: int, line: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(line + b"\r\n")
+        return sock.recv(4096)
+
+
+def _pong(port: int) -> bool:
+    try:
+        return _command(port, b"PING").startswith(b"+PONG")
+    except OSError:
+        return False

@@ -25,6 +25,11 @@ class RedisPersistentOrderedDict(ClientPOD[K, V]):
     own connections. ``close()`` closes this client's connections and
     leaves the data in Redis; ``drop()`` deletes it. The lock lasts
     ``lease`` seconds past its holder's death.
+
+    A Redis Cluster is found by itself (or named: ``?cluster=true``). A
+    server whose ``maxmemory-policy`` may evict keys is refused
+    (``EvictionError``) unless ``allow_eviction=True`` (see "Deploying
+    Redis" for the risk).
     """
 
     _kind = "pod"
@@ -37,8 +42,9 @@ class RedisPersistentOrderedDict(ClientPOD[K, V]):
         init: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
         *,
         lease: float = 30.0,
+        allow_eviction: bool = False,
     ) -> None:
-        self._link = RedisLink(url, name, self._kind, lease=lease)
+        self._link = RedisLink(url, name, self._kind, lease=lease, allow_eviction=allow_eviction)
         self._link.open()
         if init is not None:
             self.update(init)
@@ -79,8 +85,9 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         *,
         lease: float = 30.0,
+        allow_eviction: bool = False,
     ) -> None:
-        self._link = RedisLink(url, name, self._kind, max_tries, lease)
+        self._link = RedisLink(url, name, self._kind, max_tries, lease, allow_eviction)
         self._link.open()
         if init is not None:
             self.update(init)

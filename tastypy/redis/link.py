@@ -51,7 +51,10 @@ class RedisLink:
     #: allows it, else by ``EVALSHA`` (tests set it False to run that path).
     functions = True
 
-    def __init__(self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0) -> None:
+    def __init__(
+        self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0,
+        allow_eviction: bool = False,
+    ) -> None:
         if type(url) is not str or not url:
             raise TypeError(f"url must be a Redis URL (str), not {url!r}")
         connect.check_name(name)
@@ -61,6 +64,7 @@ class RedisLink:
             raise ValueError(f"lease must be a number of seconds > 0, not {lease!r}")
         self.url, self.name, self.kind = url, name, kind
         self.max_tries, self.lease = max_tries, float(lease)
+        self.allow_eviction = bool(allow_eviction)
         self.where = f"{connect.mask(url)}#{name}"
         self._keys = connect.redis_keys(name)
         parts = dict(zip(connect.PARTS, self._keys))
@@ -70,6 +74,7 @@ class RedisLink:
         self._tracker = kind == "tracker"
         self._pid: int | None = None
         self._redis: Any = None
+        self._cluster = False
         self._threads = threading.local()
         self._fcall = self.functions
         #: This process's ``try_keys()`` loops, and each one's orphans handed ahead of its scan.
@@ -78,7 +83,7 @@ class RedisLink:
         self._closed = False
 
     def __reduce__(self) -> Any:
-        return RedisLink, (self.url, self.name, self.kind, self.max_tries, self.lease)
+        return RedisLink, (self.url, self.name, self.kind, self.max_tries, self.lease, self.allow_eviction)
 
     @property
     def _what(self) -> str:
@@ -89,7 +94,14 @@ class RedisLink:
     def _client(self) -> Any:
         if self._pid != os.getpid():
             # A forked child gets its own pool; the parent's sockets stay the parent's.
-            self._redis = connect.client(self.url)
+            made = connect.client(self.url)
+            try:
+                self._check_policy(made)
+            except BaseException:
+                made.close()
+                raise
+            self._redis = made
+            self._cluster = connect.is_cluster(made)
             self._threads = threading.local()
             self._loops = set()
             self._ahead = {}
@@ -105,7 +117,10 @@ class RedisLink:
         """
         import redis
 
-        pool = self._client().connection_pool
+        shared = self._client()
+        if self._cluster:
+            return shared  # a RedisCluster: thread-safe, a pool per node
+        pool = shared.connection_pool
         mine = getattr(self._threads, "client", None)
         if mine is None:
             mine = self._threads.client = redis.Redis(connection_pool=pool, single_connection_client=True)
@@ -141,15 +156,33 @@ class RedisLink:
             return client.eval(scripts.SCRIPTS[script], *args)
 
     def _load(self, client: Any) -> None:
-        """Load the function library; where the server refuses, use EVALSHA from now on."""
+        """Load the function library (on every primary of a Cluster); where refused, use EVALSHA from now on.
+
+        REPLACE: a library's name is its version, so the one loaded is this
+        same code (loaded meanwhile by another client, or kept by a node).
+        """
         import redis
 
         try:
-            client.function_load(scripts.LIBRARY)
-        except redis.ResponseError as error:
-            # Another client loaded it meanwhile; else no right to FUNCTION LOAD.
-            if "already exists" not in str(error):
-                self._fcall = False
+            client.function_load(scripts.LIBRARY, replace=True)
+        except redis.ResponseError:
+            self._fcall = False  # no right to FUNCTION LOAD
+
+    def _check_policy(self, client: Any) -> None:
+        """Refuse a server that may evict this name's keys, unless told to accept it."""
+        if self.allow_eviction:
+            return
+        policies = connect.eviction_policies(client)
+        if policies is None:
+            return  # not allowed to ask (INFO): the docs say what to check
+        unsafe = sorted(policies - {connect.SAFE_POLICY})
+        if unsafe:
+            raise connect.EvictionError(
+                f"Redis at {self.where} has maxmemory-policy {', '.join(unsafe)}: when memory runs "
+                "short it deletes keys whole, and with them acknowledged writes, whole trackers "
+                "or a held lock; set maxmemory-policy noeviction on the server, or pass "
+                "allow_eviction=True to accept that risk"
+            )
 
     def open(self) -> None:
         """Reach the server now, and refuse a name that holds the other kind."""
