@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from tastypy.keys import check_key, key_from_json
 from tastypy.observe import Op, apply, encode, normalize, unwrap
 from tastypy.records import DEFAULTS, RecordDict, check_field, normal_record
 from tastypy.redis import connect, ops, scripts
-from tastypy.redis.renew import held_locks, process_token, renewer
+from tastypy.redis.renew import held_locks, lost_locks, process_token, renewer
 from tastypy.store.format import encode_key
 
 _MISSING = object()
@@ -581,7 +582,9 @@ class RedisLink:
     def _should(self, key: Any, allow_aborted: bool, add: bool, count: bool) -> bool:
         ktext = self._key(key) if add else self._lookup(key)
         got = None
-        if ktext is not None:
+        if ktext is not None and not (add or count):
+            got = self._run("PEEK", ktext, _flag(allow_aborted), self.max_tries)  # no-writes
+        elif ktext is not None:
             got = self._run("SHOULD", ktext, _flag(allow_aborted), self.max_tries, _flag(add), _flag(count))
         if got is None:
             raise self._absent(key)
@@ -631,8 +634,20 @@ class RedisLink:
             return
         if self._loops:
             self._run("RENEW", self._lease_ms, *list(self._loops))
-        if held_locks().get((self.url, self.name)):
-            self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms)
+        slot = (self.url, self.name)
+        if (
+            held_locks().get(slot)
+            and slot not in lost_locks()
+            and not self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms)
+        ):
+            lost_locks().add(slot)
+            warnings.warn(
+                f"{self._what} at {self.where}: this process's lock was lost (its lease ran "
+                "out, or Redis evicted or another client deleted its key): another process "
+                "may take it now; unlock() will raise",
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
     # -- the lock ------------------------------------------------------------------
 
@@ -644,10 +659,10 @@ class RedisLink:
         while True:
             with _guard:
                 if held.get(slot):
-                    if client.get(self._lock_key) == process_token():
+                    if slot not in lost_locks() and client.get(self._lock_key) == process_token():
                         held[slot] += 1
                         return True
-                    del held[slot]  # lost: its lease ran out while this process could not renew it
+                    raise self._lost()
                 if client.set(self._lock_key, process_token(), nx=True, px=self._lease_ms):
                     held[slot] = 1
                     renewer.watch(self)
@@ -669,7 +684,18 @@ class RedisLink:
                 return
             del held[slot]
             self._client()
-            self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+            freed = self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+            if slot in lost_locks() or not freed:
+                lost_locks().discard(slot)
+                raise self._lost()
+
+    def _lost(self) -> RuntimeError:
+        return RuntimeError(
+            f"{self._what} at {self.where}: this process's lock was lost while held (its lease "
+            "ran out, or Redis evicted or another client deleted its key), so another process "
+            "may have held it meanwhile; the locked block was not protected. Give lock() a "
+            "longer lease, and run Redis with maxmemory-policy noeviction"
+        )
 
     def _destroy(self) -> int:
         client = self._client()

@@ -21,20 +21,22 @@ TICK = 1.0
 
 
 class _Held(TypedDict):
-    """What this process holds: its pid, its token, and its locks' depths by ``(url, name)``."""
+    """What this process holds: its pid, its token, its locks' depths by ``(url, name)``, those lost."""
 
     pid: int | None
     token: str
     locks: dict[tuple[str, str], int]
+    lost: set[tuple[str, str]]
 
 
-_process: _Held = {"pid": None, "token": "", "locks": {}}
+_process: _Held = {"pid": None, "token": "", "locks": {}, "lost": set()}
 
 
 def _mine() -> _Held:
     if _process["pid"] != os.getpid():
         # A new process (a fork too) holds nothing yet, under a token of its own.
-        _process.update({"pid": os.getpid(), "token": f"{os.getpid()}-{os.urandom(8).hex()}", "locks": {}})
+        token = f"{os.getpid()}-{os.urandom(8).hex()}"
+        _process.update({"pid": os.getpid(), "token": token, "locks": {}, "lost": set()})
     return _process
 
 
@@ -46,6 +48,11 @@ def process_token() -> str:
 def held_locks() -> dict[tuple[str, str], int]:
     """``(url, name) -> depth`` of the locks this process holds."""
     return _mine()["locks"]
+
+
+def lost_locks() -> set[tuple[str, str]]:
+    """``(url, name)`` of the locks this process held and found taken from it (until its unlock())."""
+    return _mine()["lost"]
 
 
 class Renewer:

@@ -21,14 +21,15 @@ from tastypy.redis.ops import LUA_ENGINE
 _COMMON = r"""
 local V, M, C, W, O, R, L, TRACKER, call
 
--- Each script starts here: the keys and kind of this call, then the kind check.
-local function begin(keys, argv)
+-- Each script starts here: the keys and kind of this call, then the kind
+-- check. A read-only script (no-writes) leaves a new name's kind unset.
+local function begin(keys, argv, readonly)
   V, M, C, W, O, R, L = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   TRACKER = argv[1] == 'tracker'
   call = redis.call  -- not there while a function library loads
   local kind = call('HGET', M, 'kind')
   if not kind then
-    call('HSET', M, 'kind', argv[1])
+    if not readonly then call('HSET', M, 'kind', argv[1]) end
   elseif kind ~= argv[1] then
     return redis.error_reply('TASTYPY-KIND ' .. kind)
   end
@@ -253,6 +254,14 @@ end
 return 1
 """
 
+#: ARGV: kind, key, allow_aborted ('1' or ''), max_tries. Read-only
+#: ``should_do()``: nil when absent, else 0 or 1.
+PEEK = """
+local old = call('HGET', V, ARGV[2])
+if not old then return false end
+return todo(old, ARGV[3] == '1', ARGV[4]) and 1 or 0
+"""
+
 #: ARGV: kind, start position, count, test ('todo' or 'aborted'),
 #: allow_aborted, max_tries, values ('1' or ''). Returns {next start, end
 #: ('1' or ''), key1, text1 or '', ...}.
@@ -391,6 +400,7 @@ KEYS = {
     "PUT_MANY": 5,
     "ADD": 5,
     "SHOULD": 5,
+    "PEEK": 2,
     "SCAN": 5,
     "DELETE": 6,
     "POPITEM": 6,
@@ -404,12 +414,36 @@ KEYS = {
 _BODIES = {name: globals()[name] for name in KEYS}
 _LOCK_BODIES = {"LOCK_RENEW": LOCK_RENEW, "LOCK_FREE": LOCK_FREE}
 
+#: Redis 7 function flags. ``no-writes``: a read, run at ``maxmemory`` too
+#: (and never writes). ``allow-oom``: frees memory, so it runs at
+#: ``maxmemory`` too. Any other function is refused whole at ``maxmemory``
+#: before it starts (all or nothing). ``EVAL`` scripts carry no flags (Redis
+#: 6 has none): Redis 7 then refuses only a script's first growing write.
+FLAGS = {
+    "SCAN": "no-writes",
+    "PEEK": "no-writes",
+    "DELETE": "allow-oom",
+    "POPITEM": "allow-oom",
+    "CLEAR": "allow-oom",
+    "DROP": "allow-oom",
+    "LOCK_FREE": "allow-oom",
+}
+
 
 def _function(name: str) -> str:
     if name in _LOCK_BODIES:
         return f"function(KEYS, ARGV)\n{_LOCK_BODIES[name]}end"
-    begin = "local bad = begin(KEYS, ARGV)\nif bad then return bad end\n"
+    readonly = "true" if FLAGS.get(name) == "no-writes" else "false"
+    begin = f"local bad = begin(KEYS, ARGV, {readonly})\nif bad then return bad end\n"
     return f"function(KEYS, ARGV)\n{begin}{_BODIES[name]}end"
+
+
+def _register(name: str) -> str:
+    flags = f"{{'{FLAGS[name]}'}}" if name in FLAGS else "{}"
+    return (
+        f"redis.register_function{{function_name='{FUNCTIONS[name]}', "
+        f"callback={_function(name)}, flags={flags}}}\n"
+    )
 
 
 #: Each script as ``EVAL`` runs it: the helpers (each call defines them again), then its body.
@@ -430,5 +464,5 @@ LIBRARY = (
     f"#!lua name=tastypy_{VERSION}\n"
     + _COMMON
     + LUA_ENGINE
-    + "".join(f"redis.register_function('{FUNCTIONS[name]}', {_function(name)})\n" for name in SCRIPTS)
+    + "".join(_register(name) for name in SCRIPTS)
 )
