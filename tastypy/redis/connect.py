@@ -17,6 +17,8 @@ REPLY_TIMEOUT = 10.0
 #: owners (hash key -> loop), order (sorted set by insertion number),
 #: orphans (sorted set), loops (hash loop -> key).
 PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops")
+#: The Redis type of each part, then of the lock.
+TYPES = ("hash", "hash", "zset", "hash", "zset", "zset", "hash", "string")
 
 
 def check_name(name: Any) -> str:

@@ -17,16 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tastypy.errors import DuplicateKeyError
+from tastypy.errors import DuplicateKeyError, IntegrityError
 from tastypy.keys import check_key, key_from_json
 from tastypy.observe import Op, apply, encode, normalize, unwrap
-from tastypy.records import DEFAULTS, RecordDict, check_field, normal_record
+from tastypy.records import DEFAULTS, RecordDict, check_field, normal_record, record_problem
 from tastypy.redis import connect, ops, scripts
 from tastypy.redis.renew import held_locks, lost_locks, process_token, renewer
 from tastypy.store.format import encode_key
@@ -71,6 +72,7 @@ class RedisLink:
         parts = dict(zip(connect.PARTS, self._keys))
         self._values, self._meta, self._order = parts["values"], parts["meta"], parts["order"]
         self._lock_key = connect.lock_key(name)
+        self._all_keys = [*self._keys, self._lock_key]
         self._lease_ms = max(1, int(self.lease * 1000))
         self._tracker = kind == "tracker"
         self._pid: int | None = None
@@ -228,11 +230,12 @@ class RedisLink:
         try:
             return method(self, *args, **kwargs)
         except redis.ResponseError as error:
-            if str(error).startswith("TASTYPY-KIND"):
-                raise self._wrong_kind(str(error).split()[-1]) from None
             if "DB index" in str(error):
                 raise connect.unreachable(self.where, self.url, error) from None
-            raise
+            refused = self._refused(error)
+            if refused is error:
+                raise
+            raise refused from None
         except redis.TimeoutError as error:
             raise connect.unreachable(self.where, self.url, error) from None
 
@@ -263,8 +266,8 @@ class RedisLink:
             with _guard:
                 if held_locks().pop((self.url, self.name), None):
                     self._eval("LOCK_FREE", 1, self._lock_key, process_token())
-        except (redis.ConnectionError, redis.TimeoutError):
-            pass  # the claims and the lock expire after the lease anyway
+        except redis.RedisError:
+            pass  # unreachable, or the name damaged: the claims and the lock expire after the lease anyway
         self._loops.clear()
         self._redis.close()
 
@@ -302,10 +305,118 @@ class RedisLink:
             )
         return KeyError(key)
 
+    # -- what is stored, read back --------------------------------------------------
+
+    def _value(self, ktext: str, text: str) -> Any:
+        """The value stored as ``text`` under key text ``ktext``; damage is an IntegrityError naming both."""
+        try:
+            value = json.loads(text, parse_constant=_no_constant)
+            if self._tracker and any(text.count(f'"{field}":') > 1 for field in DEFAULTS):
+                json.loads(text, object_pairs_hook=_once)  # which of two fields holds is no one's to say
+        except (ValueError, RecursionError) as error:
+            raise self._damaged(ktext, text, f"is not one JSON value ({error})") from None
+        if self._tracker:
+            problem = record_problem(ktext, value)
+            if problem is not None:
+                raise self._damaged(ktext, text, f"is not a task record: it {problem}")
+        return value
+
+    def _key_of(self, ktext: str) -> Any:
+        try:
+            return key_from_json(json.loads(ktext, parse_constant=_no_constant))
+        except (TypeError, ValueError, RecursionError) as error:
+            raise IntegrityError(
+                f"{self.where}: Redis keys {self._order} / {self._values} hold a key that is not "
+                f"a key text tastypy writes: {ktext[:80]!r} ({error}); another client wrote it: "
+                "delete it there (ZREM and HDEL)"
+            ) from None
+
+    def _damaged(self, ktext: str, text: str | None, why: str) -> IntegrityError:
+        if text is None:
+            return IntegrityError(
+                f"{self.where}: key {ktext} is listed in Redis key {self._order} but has no value in "
+                f"{self._values}; another client changed them: delete it there (ZREM {self._order} {ktext})"
+            )
+        return IntegrityError(
+            f"{self.where}: the value of key {ktext} in Redis key {self._values} {why}: "
+            f"{text[:80]!r}; another client wrote it: correct it, or delete it (HDEL {self._values} {ktext})"
+        )
+
+    def _key_types(self) -> tuple[list[str], str | None]:
+        """The Redis type of each of this name's keys, and its stored kind: one round trip."""
+        with self._client().pipeline(transaction=False) as pipe:
+            for rkey in self._all_keys:
+                pipe.type(rkey)
+            pipe.hget(self._meta, "kind")
+            *types, kind = pipe.execute()
+        return types, kind
+
+    def _wrong_types(self, types: list[str]) -> IntegrityError | None:
+        wrong = [
+            f"{rkey} is a {found}, not a {wanted}"
+            for rkey, found, wanted in zip(self._all_keys, types, connect.TYPES)
+            if found not in ("none", wanted)
+        ]
+        if not wrong:
+            return None
+        return IntegrityError(
+            f"{self.where}: {'; '.join(wrong)}: another client wrote there; "
+            "delete that key, or use another name"
+        )
+
+    def _no_meta(self) -> IntegrityError:
+        return IntegrityError(
+            f"{self.where}: Redis key {self._meta} (kind, insertion counter, tracker counters) is "
+            f"gone while {self._values} holds values: it was deleted or evicted, and new keys "
+            "would sort among old ones and counters restart at 0; restore it from a backup, "
+            "or export the data (tastypy export), drop() the name and import it again"
+        )
+
+    def _refused(self, error: Exception) -> Exception:
+        """The error for a script's refusal or failure: named, never a raw Lua or WRONGTYPE error."""
+        import redis
+
+        text = str(error)
+        if text.startswith("TASTYPY-KIND"):
+            return self._wrong_kind(text.rsplit(maxsplit=1)[-1])
+        if text.startswith("TASTYPY-NOMETA"):
+            return self._no_meta()
+        if text.startswith("TASTYPY-DAMAGED"):
+            raw = text.encode()[len("TASTYPY-DAMAGED ") :]
+            size, _, rest = raw.partition(b" ")
+            ktext = rest[: int(size)].decode()
+            stored = self._client().hget(self._values, ktext)
+            reason = "is not a task record tastypy can read"
+            if stored is not None:
+                try:
+                    self._value(ktext, stored)
+                except IntegrityError as named:
+                    return named
+            return self._damaged(ktext, stored, reason)
+        if text.startswith("WRONGTYPE"):
+            return self._wrong_types(self._key_types()[0]) or error
+        if isinstance(error, redis.exceptions.OutOfMemoryError) or "used memory > 'maxmemory'" in text:
+            return redis.exceptions.OutOfMemoryError(
+                f"Redis at {self.where} is at its maxmemory: this write was refused and changed "
+                f"nothing ({text}); reads and deletions still work: free memory or raise maxmemory"
+            )
+        if _LUA_ERROR.match(text):
+            return IntegrityError(
+                f"{self.where}: a tastypy script failed on what this name's Redis keys hold ({text}); "
+                "another client may have written there"
+            )
+        return error
+
     # -- the POD's methods -------------------------------------------------------
 
     def _check_kind(self) -> None:
-        kind = self._client().hget(self._meta, "kind")
+        """At open: refuse the other kind, foreign Redis types, values without their meta hash."""
+        types, kind = self._key_types()
+        wrong = self._wrong_types(types)
+        if wrong is not None:
+            raise wrong
+        if kind is None and types[0] != "none":
+            raise self._no_meta()
         if kind is not None and kind != self.kind:
             raise self._wrong_kind(kind)
 
@@ -324,14 +435,14 @@ class RedisLink:
         text = None if ktext is None else self._client().hget(self._values, ktext)
         if text is None:
             return False, None
-        return True, json.loads(text)
+        return True, self._value(ktext, text)
 
     def _setitem(self, key: Any, value: Any) -> None:
         self._run("SET", self._key(key), self._text(key, value))
 
     def _delitem(self, key: Any) -> None:
         ktext = self._lookup(key)
-        if ktext is None or self._run("DELETE", ktext) is None:
+        if ktext is None or self._run("DELETE", ktext, "") is None:
             raise KeyError(key)
 
     def _contains(self, key: Any) -> bool:
@@ -344,18 +455,29 @@ class RedisLink:
 
     def _pop(self, key: Any, default: Any = _MISSING) -> Any:
         ktext = self._lookup(key)
-        old = None if ktext is None else self._run("DELETE", ktext)
-        if old is None:
+        got = None if ktext is None else self._run("DELETE", ktext, "1")
+        if got is None:
             if default is _MISSING:
                 raise KeyError(key)
             return default
-        return json.loads(old)
+        if got[0] == 1:
+            return self._value(ktext, got[1])
+        value = self._value(ktext, got[1])  # what the engine could not vouch for
+        if self._run("CAS", ktext, got[1], ""):
+            return value
+        return self._pop(key, default)  # changed meanwhile
 
     def _popitem(self) -> tuple[Any, Any]:
         got = self._run("POPITEM")
         if got is None:
             raise KeyError(f"popitem(): {self.where} is empty")
-        return _key_of(got[0]), json.loads(got[1])
+        key, ktext, text = self._key_of(got[1]), got[1], got[2]
+        if got[0] == 1:
+            return key, self._value(ktext, text)
+        value = self._value(ktext, text or None)  # what the engine could not vouch for
+        if self._run("CAS", ktext, text, ""):
+            return key, value
+        return self._popitem()  # changed meanwhile
 
     def _setdefault(self, key: Any, default: Any = None) -> Any:
         ktext = self._key(key)
@@ -367,7 +489,7 @@ class RedisLink:
             if found:
                 return value
             raise
-        return json.loads(self._run("SETDEFAULT", ktext, text))
+        return self._value(ktext, self._run("SETDEFAULT", ktext, text))
 
     def _update(self, pairs: Any = (), **kwargs: Any) -> None:
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
@@ -401,7 +523,7 @@ class RedisLink:
                 ktext = self._key(key)
                 if ktext not in merged:
                     old = olds[ktext]
-                    merged[ktext] = (key, json.loads(old) if old is not None else {})
+                    merged[ktext] = (key, self._value(ktext, old) if old is not None else {})
                 merged[ktext] = (key, {**merged[ktext][1], **value})
             args: list[str] = []
             for ktext, (key, record) in merged.items():
@@ -425,7 +547,7 @@ class RedisLink:
     # -- reading in chunks -------------------------------------------------------
 
     def _keys_at(self, start: int, count: int) -> list[Any]:
-        return [_key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
+        return [self._key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
 
     def _items_at(self, start: int, count: int) -> list[tuple[Any, Any]]:
         client = self._client()
@@ -433,7 +555,7 @@ class RedisLink:
             ktexts = client.zrange(self._order, start, start + count - 1)
             texts = client.hmget(self._values, ktexts) if ktexts else []
             if None not in texts:
-                return [(_key_of(k), json.loads(t)) for k, t in zip(ktexts, texts)]
+                return [(self._key_of(k), self._value(k, t)) for k, t in zip(ktexts, texts)]
             # A key was deleted between the two reads: read the chunk again.
 
     def _scan(
@@ -441,7 +563,7 @@ class RedisLink:
     ) -> tuple[list[Any], int, bool]:
         got = self._run("SCAN", start, count, test, _flag(allow_aborted), self.max_tries, _flag(values))
         found = [
-            (_key_of(got[i]), json.loads(got[i + 1])) if values else _key_of(got[i])
+            (self._key_of(got[i]), self._value(got[i], got[i + 1])) if values else self._key_of(got[i])
             for i in range(2, len(got), 2)
         ]
         return found, int(got[0]), got[1] == "1"
@@ -459,8 +581,8 @@ class RedisLink:
                     return False
                 ktexts.append(ktext)
             texts = self._client().hmget(self._values, ktexts)
-            for (_, value), text in zip(chunk, texts):
-                if text is None or json.loads(text) != value:
+            for (_, value), ktext, text in zip(chunk, ktexts, texts):
+                if text is None or self._value(ktext, text) != value:
                     return False
         return True
 
@@ -494,7 +616,7 @@ class RedisLink:
             old = client.hget(self._values, ktext)
             if old is None:
                 raise KeyError(key)
-            box = {key: self._observed(key, json.loads(old))}
+            box = {key: self._observed(key, self._value(ktext, old))}
             result = unwrap(apply(op, box))
             value = unwrap(box[key])
             if self._tracker:
@@ -539,7 +661,7 @@ class RedisLink:
         if ktexts:
             got = self._run("ADD", "strict", *ktexts)
             if got[0] == 0:
-                raise DuplicateKeyError(self._duplicate(_key_of(got[1])) + "; nothing was added")
+                raise DuplicateKeyError(self._duplicate(self._key_of(got[1])) + "; nothing was added")
 
     def _add_many_if_absent(self, keys: list[Any]) -> int:
         ktexts = list(dict.fromkeys(self._key(key) for key in keys))
@@ -617,7 +739,7 @@ class RedisLink:
             if got[0] == "key":
                 if got[4]:
                     ahead[got[1]] = int(got[4])
-                return _key_of(got[1]), int(got[2]), json.loads(got[3]) if values else None
+                return self._key_of(got[1]), int(got[2]), self._value(got[1], got[3]) if values else None
             if got[0] == "end":
                 return None
             start = int(got[1])
@@ -727,8 +849,19 @@ def _flag(value: bool) -> str:
     return "1" if value else ""
 
 
-def _key_of(ktext: str) -> Any:
-    return key_from_json(json.loads(ktext))
+#: A Lua runtime error in a script (where another client's data can lead one).
+_LUA_ERROR = re.compile(r"(ERR )?user_(script|function):\d+: ")
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a field appears twice in one object")
+    return found
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON data tastypy writes")
 
 
 def _unseen(op: Op, root: Any) -> None:

@@ -29,14 +29,35 @@ local function begin(keys, argv, readonly)
   call = redis.call  -- not there while a function library loads
   local kind = call('HGET', M, 'kind')
   if not kind then
+    -- values without their meta hash: counters and order would restart
+    if call('EXISTS', V) == 1 then return redis.error_reply('TASTYPY-NOMETA') end
     if not readonly then call('HSET', M, 'kind', argv[1]) end
   elseif kind ~= argv[1] then
     return redis.error_reply('TASTYPY-KIND ' .. kind)
   end
 end
 
-local function fields(text)
-  return string.match(text, '^{"_done":(%a+),"_tries":(%d+),"_aborted":(%a+)(.*)$')
+-- the key k's record cannot be read: the caller names it (length first: a key text may hold spaces)
+local function damaged(k)
+  error({err = 'TASTYPY-DAMAGED ' .. #k .. ' ' .. k})
+end
+
+-- done, tries, aborted and the rest of a record's text: its first three
+-- fields as tastypy writes them, else (another tool wrote it) wherever
+-- they are. Given k, a record that has not got them is refused by name.
+local function fields(text, k)
+  if text then
+    local d, t, a, rest = string.match(text, '^{"_done":(%a+),"_tries":(%d+),"_aborted":(%a+)([,}].*)$')
+    if (d == 'true' or d == 'false') and (a == 'true' or a == 'false') and (t == '0' or string.byte(t) ~= 48)
+      and not (string.find(rest, '"_done":', 1, true) or string.find(rest, '"_tries":', 1, true)
+        or string.find(rest, '"_aborted":', 1, true)) then
+      return d, t, a, rest
+    end
+    if not tastypy_record_fields then tastypy_load() end
+    local ok, d2, t2, a2, rest2 = pcall(tastypy_record_fields, text)
+    if ok and d2 then return d2, t2, a2, rest2 end
+  end
+  if k then damaged(k) end
 end
 
 local function flags(text)
@@ -101,13 +122,22 @@ local function less(t, m)
   return #t < #m or (#t == #m and t < m)
 end
 
-local function todo(text, allow, max)
-  local d, t, a = fields(text)
+local function todo(text, allow, max, k)
+  local d, t, a = fields(text, k)
   return d == 'false' and (allow or a == 'false') and (max == '0' or less(t, max))
 end
 
 local function record(d, t, a, rest)
   return '{"_done":' .. d .. ',"_tries":' .. t .. ',"_aborted":' .. a .. rest
+end
+
+-- whether the caller may be handed text as a value (else Python decodes it
+-- first, and deletes it only if it is one: a pop must not lose what it
+-- cannot return)
+local function readable(text)
+  if not tastypy_json then tastypy_load() end
+  local ok, json = pcall(tastypy_json, text)
+  return ok and json and (not TRACKER or fields(text) ~= nil)
 end
 
 local function now()
@@ -123,14 +153,26 @@ end
 #: ARGV: kind, key, text.
 SET = "put(ARGV[2], ARGV[3])"
 
-#: ARGV: kind, key. Returns the old text, or nil when absent.
-DELETE = "return del(ARGV[2])"
+#: ARGV: kind, key, check ('1': pop, which returns the value). Returns {1,
+#: old text} (deleted), {0, old text} (not deleted: Python must read it
+#: first), or nil when absent.
+DELETE = """
+local old = call('HGET', V, ARGV[2])
+if not old then return false end
+if ARGV[3] == '1' and not readable(old) then return {0, old} end
+del(ARGV[2])
+return {1, old}
+"""
 
-#: ARGV: kind. Returns {key, text} of the last key, or nil when empty.
+#: ARGV: kind. Returns {1, key, text} of the last key (deleted), {0, key,
+#: text} (not deleted, as for DELETE), or nil when empty.
 POPITEM = """
 local last = call('ZRANGE', O, -1, -1)[1]
 if not last then return false end
-return {last, del(last)}
+local old = call('HGET', V, last)
+if not old or not readable(old) then return {0, last, old or ''} end
+del(last)
+return {1, last, old}
 """
 
 #: ARGV: kind, key, text. Returns the text now stored.
@@ -151,15 +193,14 @@ if not tastypy_apply then tastypy_load() end
 local k = ARGV[2]
 local old = call('HGET', V, k)
 if not old then return {2} end
-local new, result, detail = tastypy_apply(old, ARGV, 3)
+-- text another client wrote (spaces, trailing bytes, not JSON): Python decides
+local ok, json = pcall(tastypy_json, old)
+if not (ok and json) then return {0, 'fallback', ''} end
+local done, new, result, detail = pcall(tastypy_apply, old, ARGV, 3)
+if not done then return {0, 'fallback', ''} end
 if not new then return {0, result, detail} end
 if new == old then return {1, result} end
-if TRACKER then
-  local d, t, a = fields(new)
-  if not ((d == 'true' or d == 'false') and (a == 'true' or a == 'false')) then
-    return {0, 'fallback', ''}
-  end
-end
+if TRACKER and not fields(new) then return {0, 'fallback', ''} end
 call('HSET', V, k, new)
 recount(old, new)
 return {1, result}
@@ -216,7 +257,7 @@ FIELD = """
 local k, what = ARGV[2], ARGV[3]
 local old = call('HGET', V, k)
 if not old then return false end
-local d, t, a, rest = fields(old)
+local d, t, a, rest = fields(old, k)
 if what == 'done' then d = 'true'
 elseif what == 'not_done' then d = 'false'
 elseif what == 'abort' then a = 'true'
@@ -244,9 +285,9 @@ if not old then
   old = '{"_done":false,"_tries":0,"_aborted":false}'
   put(k, old)
 end
-if not todo(old, allow, max) then return 0 end
+if not todo(old, allow, max, k) then return 0 end
 if ARGV[6] == '1' then
-  local d, t, a, rest = fields(old)
+  local d, t, a, rest = fields(old, k)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
   recount(old, new)
@@ -259,7 +300,7 @@ return 1
 PEEK = """
 local old = call('HGET', V, ARGV[2])
 if not old then return false end
-return todo(old, ARGV[3] == '1', ARGV[4]) and 1 or 0
+return todo(old, ARGV[3] == '1', ARGV[4], ARGV[2]) and 1 or 0
 """
 
 #: ARGV: kind, start position, count, test ('todo' or 'aborted'),
@@ -273,7 +314,7 @@ if #got > 0 then out[1] = num(tonumber(got[#got]) + 1) end
 for i = 1, #got, 2 do
   local text = call('HGET', V, got[i])
   local keep
-  if test == 'todo' then keep = todo(text, allow, max) else keep = select(3, fields(text)) == 'true' end
+  if test == 'todo' then keep = todo(text, allow, max, got[i]) else keep = select(3, fields(text, got[i])) == 'true' end
   if keep then
     out[#out + 1] = got[i]
     out[#out + 1] = values and text or ''
@@ -328,7 +369,7 @@ end
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   call('ZREM', R, k)
   local text = call('HGET', V, k)
-  if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max) then
+  if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max, k) then
     return hand(k, text, start, num(call('ZSCORE', O, k)))
   end
 end
@@ -341,7 +382,7 @@ while seen < budget do
   for _, k in ipairs(got) do
     if not skip[k] and call('HEXISTS', W, k) == 0 then
       local text = call('HGET', V, k)
-      if todo(text, allow, max) then return hand(k, text, after(k)) end
+      if todo(text, allow, max, k) then return hand(k, text, after(k)) end
     end
   end
   if #got < batch then
@@ -448,7 +489,7 @@ def _register(name: str) -> str:
 
 #: Each script as ``EVAL`` runs it: the helpers (each call defines them again), then its body.
 SCRIPTS = {
-    name: _COMMON + (LUA_ENGINE if name == "APPLY" else "") + f"return ({_function(name)})(KEYS, ARGV)\n"
+    name: LUA_ENGINE + _COMMON + f"return ({_function(name)})(KEYS, ARGV)\n"
     for name in [*_BODIES, *_LOCK_BODIES]
 }
 
@@ -462,7 +503,7 @@ FUNCTIONS = {name: f"tastypy_{VERSION}_{name.lower()}" for name in SCRIPTS}
 #: helpers and the Op engine are set up once, when the server loads it.
 LIBRARY = (
     f"#!lua name=tastypy_{VERSION}\n"
-    + _COMMON
     + LUA_ENGINE
+    + _COMMON
     + "".join(_register(name) for name in SCRIPTS)
 )
