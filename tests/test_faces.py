@@ -29,6 +29,7 @@ REDIS_INIT = {
     "url": "extra: the Redis server, as redis.Redis.from_url takes it",
     "name": "extra: the POD's name inside that database",
     "lease": "extra: seconds a dead process's claims and lock outlive it",
+    "allow_eviction": "extra: proceed on a Redis server whose maxmemory-policy may evict keys",
 }
 
 #: (model, face, {public name: why it is absent from the face})

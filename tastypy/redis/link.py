@@ -432,7 +432,9 @@ class RedisLink:
 
     def _get(self, key: Any) -> tuple[bool, Any]:
         ktext = self._lookup(key)
-        text = None if ktext is None else self._client().hget(self._values, ktext)
+        if ktext is None:
+            return False, None
+        text = self._client().hget(self._values, ktext)
         if text is None:
             return False, None
         return True, self._value(ktext, text)
@@ -456,7 +458,7 @@ class RedisLink:
     def _pop(self, key: Any, default: Any = _MISSING) -> Any:
         ktext = self._lookup(key)
         got = None if ktext is None else self._run("DELETE", ktext, "1")
-        if got is None:
+        if ktext is None or got is None:
             if default is _MISSING:
                 raise KeyError(key)
             return default
@@ -474,7 +476,9 @@ class RedisLink:
         key, ktext, text = self._key_of(got[1]), got[1], got[2]
         if got[0] == 1:
             return key, self._value(ktext, text)
-        value = self._value(ktext, text or None)  # what the engine could not vouch for
+        if not text:
+            raise self._damaged(ktext, None, "")
+        value = self._value(ktext, text)  # what the engine could not vouch for
         if self._run("CAS", ktext, text, ""):
             return key, value
         return self._popitem()  # changed meanwhile
