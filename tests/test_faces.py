@@ -45,7 +45,8 @@ FACES = {
 #: Constructor differences, per face.
 INITS = {
     "SharedPOD": SHARED_INIT, "SharedTracker": SHARED_INIT,
-    "RedisPOD": REDIS_INIT, "RedisTracker": REDIS_INIT,
+    "RedisPOD": REDIS_INIT,
+    "RedisTracker": {**REDIS_INIT, "prefetch": "extra: keys a try_keys() loop claims per round trip"},
 }
 
 

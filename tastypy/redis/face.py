@@ -73,6 +73,11 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
     and the key goes to the next loop that asks. The try is counted in the
     same step as the hand-out, so no key is tried more than ``max_tries``
     times.
+
+    ``prefetch=N`` claims up to N keys per round trip, each with its own
+    lease: fewer round trips for short tasks. A loop that ends gives back
+    the keys it never started, their tries taken back; a process that dies
+    holding some leaves them counted as tried (never over ``max_tries``).
     """
 
     _kind = "tracker"
@@ -86,8 +91,9 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         *,
         lease: float = 30.0,
         allow_eviction: bool = False,
+        prefetch: int = 1,
     ) -> None:
-        self._link = RedisLink(url, name, self._kind, max_tries, lease, allow_eviction)
+        self._link = RedisLink(url, name, self._kind, max_tries, lease, allow_eviction, prefetch)
         self._link.open()
         if init is not None:
             self.update(init)

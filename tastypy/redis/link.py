@@ -14,6 +14,7 @@ connection pool on first use (after a fork too).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
@@ -55,18 +56,21 @@ class RedisLink:
 
     def __init__(
         self, url: str, name: str, kind: str, max_tries: int = 0, lease: float = 30.0,
-        allow_eviction: bool = False,
+        allow_eviction: bool = False, prefetch: int = 1,
     ) -> None:
         if type(url) is not str or not url:
             raise TypeError(f"url must be a Redis URL (str), not {url!r}")
         connect.check_name(name)
         if type(max_tries) is not int or max_tries < 0:
             raise ValueError(f"max_tries must be an int >= 0 (0: no limit), not {max_tries!r}")
+        if type(prefetch) is not int or prefetch < 1:
+            raise ValueError(f"prefetch must be an int >= 1 (keys claimed per round trip), not {prefetch!r}")
         if type(lease) not in (int, float) or not lease > 0:
             raise ValueError(f"lease must be a number of seconds > 0, not {lease!r}")
         self.url, self.name, self.kind = url, name, kind
         self.max_tries, self.lease = max_tries, float(lease)
         self.allow_eviction = bool(allow_eviction)
+        self.prefetch = prefetch
         self.where = f"{connect.mask(url)}#{name}"
         self._keys = connect.redis_keys(name)
         parts = dict(zip(connect.PARTS, self._keys))
@@ -80,13 +84,14 @@ class RedisLink:
         self._cluster = False
         self._threads = threading.local()
         self._fcall = self.functions
-        #: This process's ``try_keys()`` loops, and each one's orphans handed ahead of its scan.
-        self._loops: set[str] = set()
-        self._ahead: dict[str, dict[str, int]] = {}
+        #: This process's ``try_keys()`` loops (the renewer thread reads them too).
+        self._loops: dict[str, _Loop] = {}
+        self._work = threading.Lock()
         self._closed = False
 
     def __reduce__(self) -> Any:
-        return RedisLink, (self.url, self.name, self.kind, self.max_tries, self.lease, self.allow_eviction)
+        options = (self.max_tries, self.lease, self.allow_eviction, self.prefetch)
+        return RedisLink, (self.url, self.name, self.kind, *options)
 
     @property
     def _what(self) -> str:
@@ -106,8 +111,8 @@ class RedisLink:
             self._redis = made
             self._cluster = connect.is_cluster(made)
             self._threads = threading.local()
-            self._loops = set()
-            self._ahead = {}
+            self._loops = {}
+            self._work = threading.Lock()
             self._pid = os.getpid()
         return self._redis
 
@@ -261,14 +266,14 @@ class RedisLink:
         import redis
 
         try:
-            for loop in list(self._loops):
-                self._run("DROP", loop)
+            for loop, state in list(self._loops.items()):
+                self._free(loop, state)
             with _guard:
                 if held_locks().pop((self.url, self.name), None):
                     self._eval("LOCK_FREE", 1, self._lock_key, process_token())
         except redis.RedisError:
             pass  # unreachable, or the name damaged: the claims and the lock expire after the lease anyway
-        self._loops.clear()
+        self._loops = {}
         self._redis.close()
 
     def destroy(self) -> int:
@@ -728,38 +733,67 @@ class RedisLink:
     def _next(self, task: Any, start: int, allow_aborted: bool, values: bool) -> Any:
         loop = self._loop(task)
         self._client()
-        if loop not in self._loops:
-            self._loops.add(loop)
-            renewer.watch(self)
-        # Orphans this loop was handed ahead of its scan: not to be handed twice in one pass.
-        ahead = self._ahead.setdefault(loop, {})
+        with self._work:
+            state = self._loops.get(loop)
+            if state is None:
+                state = self._loops[loop] = _Loop()
+        renewer.watch(self)
+        with self._work:
+            if state.claimed and not values:
+                # Claimed ahead in an earlier round trip; the key before stays
+                # held (and renewed) until the next round trip frees it.
+                ktext, after = state.claimed.popleft()
+                state.handed.append(ktext)
+                return self._key_of(ktext), after, None
+        want = 1 if values else self.prefetch
         while True:
-            for ktext in [k for k, position in ahead.items() if position < start]:
-                del ahead[ktext]
+            for ktext in [k for k, position in state.orphans.items() if position < start]:
+                del state.orphans[ktext]
+            release = list(state.handed)
             got = self._run(
                 "NEXT", loop, start, _flag(allow_aborted), self.max_tries, _flag(values),
-                self._lease_ms, BUDGET, *ahead,
+                self._lease_ms, BUDGET, want, len(release), *release, *state.orphans,
             )
-            if got[0] == "key":
-                if got[4]:
-                    ahead[got[1]] = int(got[4])
-                return self._key_of(got[1]), int(got[2]), self._value(got[1], got[3]) if values else None
+            with self._work:
+                del state.handed[: len(release)]
+                if got[0] == "keys":
+                    claims = [got[i : i + 4] for i in range(1, len(got), 4)]
+                    for ktext, _, _, orphan in claims:
+                        if orphan:
+                            state.orphans[ktext] = int(orphan)
+                    state.handed.append(claims[0][0])
+                    state.claimed.extend((ktext, int(after)) for ktext, after, _, _ in claims[1:])
+            if got[0] == "keys":
+                ktext, after, text, _ = claims[0]
+                return self._key_of(ktext), int(after), self._value(ktext, text) if values else None
             if got[0] == "end":
                 return None
             start = int(got[1])
 
     def _drop(self, task: Any) -> None:
-        loop = self._loop(task)
-        self._run("DROP", loop)
-        self._loops.discard(loop)
-        self._ahead.pop(loop, None)
+        with self._work:
+            state = self._loops.pop(self._loop(task), None)
+        if state is not None:
+            self._free(self._loop(task), state)
+
+    def _free(self, loop: str, state: _Loop) -> None:
+        """The loop ended: free its unfinished keys, give back those it never started."""
+        back = [ktext for ktext, _ in state.claimed]
+        self._run("DROP", loop, len(state.handed), *state.handed, *back)
 
     def renew(self) -> None:
         """Extend this process's claims and lock (the renewer thread calls it)."""
         if self._closed or self._pid != os.getpid():
             return
-        if self._loops:
-            self._run("RENEW", self._lease_ms, *list(self._loops))
+        with self._work:
+            held = [
+                part
+                for loop, state in self._loops.items()
+                for ktext in [*state.handed, *(k for k, _ in state.claimed)]
+                for part in (loop, ktext)
+            ]
+        if held:
+            self._run("RENEW", self._lease_ms, *held)
         slot = (self.url, self.name)
         if (
             held_locks().get(slot)
@@ -835,6 +869,20 @@ class RedisLink:
         if batch:
             gone += client.delete(*batch)
         return gone
+
+
+class _Loop:
+    """A ``try_keys()`` loop of this process: what it holds on the server."""
+
+    __slots__ = ("claimed", "handed", "orphans")
+
+    def __init__(self) -> None:
+        #: Handed to the loop, not freed yet (freed by the next round trip, if not finished).
+        self.handed: list[str] = []
+        #: Claimed ahead (key text, next start), in order, not handed yet.
+        self.claimed: collections.deque[tuple[str, int]] = collections.deque()
+        #: Orphans handed ahead of the loop's scan, by position: not to be handed twice in one pass.
+        self.orphans: dict[str, int] = {}
 
 
 #: Threads of one process take the process's lock one at a time.

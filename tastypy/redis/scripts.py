@@ -324,94 +324,116 @@ return out
 """
 
 #: ARGV: kind, loop id, start position, allow_aborted, max_tries, values,
-#: lease (ms), how many keys to look at, then keys the scan passes over
-#: (orphans this loop had ahead of it). Drops the loop's previous claim,
-#: turns expired claims into orphans, then claims (and counts a try of) the
-#: first orphan, else the first key from ``start``, that is to do and not
-#: claimed. Returns {'key', key, next start, text or '', the position of an
-#: orphan or ''}, {'more', next start} when nothing was found within the
-#: budget, or {'end'}.
+#: lease (ms), how many keys to look at, how many keys to claim, how many
+#: keys to release, the keys to release (handed to the loop earlier and not
+#: finished: freed if the loop still holds them), then keys the scan passes
+#: over (orphans this loop had ahead of it). Turns expired claims into
+#: orphans, then claims (and counts a try of) up to the number asked: first
+#: orphans, then keys from ``start``, that are to do and not claimed, each
+#: with a lease of its own. Returns {'keys', key, next start, text or '',
+#: the position of an orphan or '', ...}, {'more', next start} when nothing
+#: was found within the budget, or {'end'}.
 NEXT = """
 local loop, start, allow, max = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
-local values, lease, budget = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
+local values, lease, budget, want = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local time = now()
+local releases = tonumber(ARGV[10])
+for i = 11, 10 + releases do
+  if call('HGET', W, ARGV[i]) == loop then release(ARGV[i]) end
+end
 local skip = {}
-for i = 9, #ARGV do skip[ARGV[i]] = true end
-
--- the loop's previous key (most often released already by mark_done);
--- hand() overwrites the loop's entry, the other ends delete it
-local prev = call('HGET', L, loop)
-if prev and call('HGET', W, prev) == loop then release(prev) end
+for i = 11 + releases, #ARGV do skip[ARGV[i]] = true end
 
 for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) do
-  local owner = call('HGET', W, k)
   release(k)
-  if owner and call('HGET', L, owner) == k then call('HDEL', L, owner) end
   local position = call('ZSCORE', O, k)
   if position then call('ZADD', R, position, k) end
 end
+
+local out = {'keys'}
 
 local function after(k)
   return num(tonumber(call('ZSCORE', O, k)) + 1)
 end
 
 local function hand(k, old, next, orphan)
-  local d, t, a, rest = fields(old)
+  local d, t, a, rest = fields(old, k)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
   recount(old, new)
   call('HSET', W, k, loop)
-  call('HSET', L, loop, k)
   call('ZADD', C, time + lease, k)
-  return {'key', k, next, values and new or '', orphan or ''}
+  skip[k] = true
+  for _, v in ipairs({k, next, values and new or '', orphan or ''}) do out[#out + 1] = v end
+  return #out >= 1 + 4 * want
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   call('ZREM', R, k)
   local text = call('HGET', V, k)
   if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max, k) then
-    return hand(k, text, start, num(call('ZSCORE', O, k)))
+    if hand(k, text, start, num(call('ZSCORE', O, k))) then return out end
   end
 end
 
--- in small batches, without scores (only the key handed out needs its
+-- in small batches, without scores (only a key handed out needs its
 -- position): the key is most often among the first few
-local from, seen, batch = start, 0, 8
+local from, seen, batch = start, 0, math.max(8, want)
 while seen < budget do
   local got = call('ZRANGEBYSCORE', O, from, '+inf', 'LIMIT', 0, batch)
-  for _, k in ipairs(got) do
+  for i, k in ipairs(got) do
     if not skip[k] and call('HEXISTS', W, k) == 0 then
       local text = call('HGET', V, k)
-      if todo(text, allow, max, k) then return hand(k, text, after(k)) end
+      if todo(text, allow, max, k) then
+        if hand(k, text, after(k)) then return out end
+      end
     end
   end
   if #got < batch then
-    call('HDEL', L, loop)
+    if #out > 1 then return out end
     return {'end'}
   end
   from = after(got[#got])
   seen = seen + batch
   batch = math.min(4 * batch, 256)
+  if #out > 1 then
+    -- the last key's next start already lies past what was handed
+    return out
+  end
 end
-call('HDEL', L, loop)
+if #out > 1 then return out end
 return {'more', from}
 """
 
-#: ARGV: kind, loop id. The loop ended: its key is free.
+#: ARGV: kind, loop id, how many keys to release, those keys, then keys to
+#: give back. The loop ended: the keys it was handed and did not finish
+#: are free; those it claimed and never started are free with their try
+#: taken back.
 DROP = """
-local k = call('HGET', L, ARGV[2])
-if k then
-  if call('HGET', W, k) == ARGV[2] then release(k) end
-  call('HDEL', L, ARGV[2])
+local loop, releases = ARGV[2], tonumber(ARGV[3])
+for i = 4, #ARGV do
+  local k = ARGV[i]
+  if call('HGET', W, k) == loop then
+    release(k)
+    local old = i > 3 + releases and call('HGET', V, k)
+    if old then
+      local d, t, a, rest = fields(old)
+      if d and t ~= '0' then
+        local new = record(d, dec(t), a, rest)
+        call('HSET', V, k, new)
+        recount(old, new)
+      end
+    end
+  end
 end
 """
 
-#: ARGV: kind, lease (ms), loop ids... Extends the claims these loops still hold.
+#: ARGV: kind, lease (ms), then (loop id, key) pairs. Extends the claims
+#: these loops still hold.
 RENEW = """
 local expiry = now() + tonumber(ARGV[2])
-for i = 3, #ARGV do
-  local k = call('HGET', L, ARGV[i])
-  if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', expiry, k) end
+for i = 3, #ARGV, 2 do
+  if call('HGET', W, ARGV[i + 1]) == ARGV[i] then call('ZADD', C, 'XX', expiry, ARGV[i + 1]) end
 end
 """
 
