@@ -194,8 +194,8 @@ local k = ARGV[2]
 local old = call('HGET', V, k)
 if not old then return {2} end
 -- text another client wrote (spaces, trailing bytes, not JSON): Python decides
-local ok, json = pcall(tastypy_json, old)
-if not (ok and json) then return {0, 'fallback', ''} end
+local ok, compact = pcall(tastypy_compact, old)
+if not (ok and compact) then return {0, 'fallback', ''} end
 local done, new, result, detail = pcall(tastypy_apply, old, ARGV, 3)
 if not done then return {0, 'fallback', ''} end
 if not new then return {0, result, detail} end

@@ -120,9 +120,10 @@ local function tastypy_load()
     end
   end
 
-  -- The int a text stands for, when it is one strictly inside +-2^53.
+  -- The int a text stands for, when it is one strictly inside +-2^53 and
+  -- spelled as JSON spells it (01 is no JSON: Python decides).
   local function small_int(t)
-    if #t <= 17 and find(t, '^%-?%d+$') then
+    if #t <= 17 and (find(t, '^%-?[1-9]%d*$') or t == '0') then
       local x = tonumber(t)
       if x > -TWO53 and x < TWO53 then
         return x
