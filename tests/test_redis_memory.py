@@ -14,7 +14,7 @@ from redis_server import RedisServer
 
 import tastypy as tp
 from tastypy.redis.connect import EvictionError
-from tastypy.redis.renew import lost_locks
+from tastypy.redis.lease import lost_locks
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -38,9 +38,9 @@ STEP = 0.2
 
 WORKER = """
     import sys, time
-    from tastypy.redis import RedisTracker, connect, link
+    from tastypy.redis import RedisTracker, connect, connection
     connect.REPLY_TIMEOUT = 2.0  # a cut-off worker gives up sooner than a real one
-    link.RIDE_OUT = 2.0
+    connection.RIDE_OUT = 2.0
     url, lease, tasks, step = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     tracker = RedisTracker(url, "crawl", lease=lease)
     deadline = time.monotonic() + 40
