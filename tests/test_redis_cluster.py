@@ -197,3 +197,13 @@ def test_a_busy_names_slot_moves_to_another_node_mid_run(cluster_url):
     with ClusterClient.from_url(cluster_url) as client:
         assert _node_of(client, name) == moved_to
     tracker.close()
+
+
+def test_the_command_line_reads_names_on_every_node(cluster_url):
+    from cli_helpers import tastypy as command
+
+    names = names_on_every_node(cluster_url)
+    for name in names:
+        tastypy.RedisTracker(cluster_url, name, init={"a": {}, "b": {}}).close()
+        result = command("keys", f"{cluster_url}#{name}")
+        assert result.returncode == 0 and result.stdout.split() == ['"a"', '"b"'], result.stderr

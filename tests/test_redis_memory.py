@@ -139,3 +139,27 @@ def test_at_maxmemory_reads_and_frees_work_and_a_refused_write_changes_nothing(s
     assert list(tracker.try_keys()) == ["back"]
     tracker.close()
     pod.close()
+
+
+def test_a_lock_redis_really_evicts_is_noticed(server, admin):
+    """volatile-lru at maxmemory: the lock, tastypy's only key with a time to live, is what goes."""
+    admin.config_set("maxmemory-policy", "volatile-lru")
+    pod = tp.RedisPOD(server.url, "p", lease=0.6, allow_eviction=True)
+    pod["a"] = 1
+    pod.lock()
+    used = int(admin.info("memory")["used_memory"])
+    admin.config_set("maxmemory", used + 200_000)
+    with pytest.warns(RuntimeWarning, match="lock was lost"):
+        for n in range(400):  # other data, no TTL: Redis makes room by evicting the lock
+            try:
+                admin.set(f"filler:{n}", "x" * 1000)
+            except redis.exceptions.OutOfMemoryError:
+                break  # nothing with a TTL is left to evict
+        deadline = time.monotonic() + 5
+        while (server.url, "p") not in lost_locks() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert admin.exists("tastypy:{p}:lock") == 0 and int(admin.info("stats")["evicted_keys"]) >= 1
+    admin.config_set("maxmemory", 0)
+    with pytest.raises(RuntimeError, match="lock was lost while held"):
+        pod.unlock()
+    pod.close()
