@@ -155,7 +155,9 @@ class Connection:
                 return self._call_once(name, args, kwargs)
             except redis.AuthenticationError as error:
                 raise connect.unreachable(self.where, self.url, error) from None
-            except redis.ConnectionError as error:
+            except (redis.ConnectionError, redis.exceptions.TryAgainError, redis.exceptions.ClusterDownError) as error:
+                # Unreachable, or a Cluster moving a slot or electing a primary
+                # (the call was not run): wait it out, as for a restart.
                 now = time.monotonic()
                 deadline = deadline or now + RIDE_OUT
                 if not ride_out or now >= deadline:
