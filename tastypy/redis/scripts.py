@@ -60,21 +60,28 @@ local function fields(text, k)
   if k then damaged(k) end
 end
 
+local function bits(d, t, a)
+  return d == 'true' and 1 or 0, t ~= '0' and 1 or 0, a == 'true' and 1 or 0
+end
+
 local function flags(text)
   if not TRACKER or not text then return 0, 0, 0 end
   local d, t, a = fields(text)
   if not d then return 0, 0, 0 end
-  return d == 'true' and 1 or 0, t ~= '0' and 1 or 0, a == 'true' and 1 or 0
+  return bits(d, t, a)
 end
 
 -- the counters follow every change of a record, in the same step
-local function recount(old, new)
-  if not TRACKER then return end
-  local d0, t0, a0 = flags(old)
-  local d1, t1, a1 = flags(new)
+local function count(d0, t0, a0, d1, t1, a1)
   if d1 ~= d0 then call('HINCRBY', M, 'done', d1 - d0) end
   if t1 ~= t0 then call('HINCRBY', M, 'tried', t1 - t0) end
   if a1 ~= a0 then call('HINCRBY', M, 'aborted', a1 - a0) end
+end
+
+local function recount(old, new)
+  if not TRACKER then return end
+  local d0, t0, a0 = flags(old)
+  count(d0, t0, a0, flags(new))
 end
 
 local function release(k)
@@ -257,7 +264,8 @@ FIELD = """
 local k, what = ARGV[2], ARGV[3]
 local old = call('HGET', V, k)
 if not old then return false end
-local d, t, a, rest = fields(old, k)
+local d0, t0, a0, rest = fields(old, k)
+local d, t, a = d0, t0, a0
 if what == 'done' then d = 'true'
 elseif what == 'not_done' then d = 'false'
 elseif what == 'abort' then a = 'true'
@@ -269,7 +277,8 @@ else t = dec(t) end
 local new = record(d, t, a, rest)
 if new ~= old then
   call('HSET', V, k, new)
-  recount(old, new)
+  local x, y, z = bits(d0, t0, a0)
+  count(x, y, z, bits(d, t, a))  -- from the fields read once
 end
 if what == 'done' or what == 'abort' then release(k) end
 return 1
@@ -360,12 +369,13 @@ local function hand(k, old, next, orphan)
   local d, t, a, rest = fields(old, k)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
-  recount(old, new)
+  if t == '0' then call('HINCRBY', M, 'tried', 1) end  -- only the try changes
   call('HSET', W, k, loop)
   call('ZADD', C, time + lease, k)
   skip[k] = true
-  for _, v in ipairs({k, next, values and new or '', orphan or ''}) do out[#out + 1] = v end
-  return #out >= 1 + 4 * want
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4] = k, next, values and new or '', orphan or ''
+  return n + 4 >= 1 + 4 * want
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
