@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+# The faces need redis-py: importing them without it is the ImportError that names the extra.
+import redis
+
 from tastypy.errors import IntegrityError
 from tastypy.keys import key_from_json
 from tastypy.records import DEFAULTS, record_problem
@@ -104,8 +107,6 @@ class Connection:
         a call's time in the client); one per thread, as a held connection
         must not be shared.
         """
-        import redis
-
         shared = self._client()
         if self._cluster:
             return shared  # a RedisCluster: thread-safe, a pool per node
@@ -146,8 +147,6 @@ class Connection:
         return self._call(name, args, kwargs, ride_out=True)
 
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], ride_out: bool) -> Any:
-        import redis
-
         deadline = None
         pause = 0.05
         while True:
@@ -166,8 +165,6 @@ class Connection:
                 pause = min(0.5, pause * 2)
 
     def _call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        import redis
-
         if self._closed:
             raise ValueError(f"{self._what} at {self.where} is closed; create it again to use it")
         method = self.OPS.get(name)
@@ -271,8 +268,6 @@ class Connection:
 
     def _refused(self, error: Exception) -> Exception:
         """The error for a script's refusal or failure: named, never a raw Lua or WRONGTYPE error."""
-        import redis
-
         text = str(error)
         if text.startswith("TASTYPY-KIND"):
             return self._wrong_kind(text.rsplit(maxsplit=1)[-1])
