@@ -20,6 +20,7 @@ from tastypy.errors import (
     ReadOnlyError,
     TastypyError,
 )
+from tastypy.failures import exponential
 from tastypy.observe import unwrap
 from tastypy.pod import POD, PersistentOrderedDict
 
@@ -66,6 +67,7 @@ __all__ = [
     "TaskRecord",
     "TastypyError",
     "Tracker",
+    "exponential",
     "unwrap",
 ]
 

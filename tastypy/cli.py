@@ -10,6 +10,7 @@ line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tastypy import __version__, migrate, progress
+from tastypy import __version__, migrate, progress, retry
 from tastypy.errors import LockedError, TastypyError
 from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("demo", _run_demo, "crawl a generated site with a resumable job (Ctrl-C, rerun)")
     sub.add_argument("folder", nargs="?", default="tastypy-demo", help="where the job keeps its state")
     sub.add_argument("--pages", type=_positive, default=3000, help="pages of the site (3000)")
-    sub.add_argument("--workers", type=_positive, default=None, help="worker processes (2-4)")
+    sub.add_argument("--workers", type=_positive, default=4, help="worker processes (4)")
     sub.add_argument("--fail-rate", type=_rate, default=0.1, help="chance a fetch fails (0.1)")
     sub.add_argument("--seed", type=int, default=7, help="the site's random seed (7)")
     sub.add_argument(
@@ -112,8 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("path")
     sub.add_argument("--watch", action="store_true", help="refresh while another process runs the job")
     sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
+    sub = command("failures", _run_failures, "what failed in a tracker: counts by error type, an example key each")
+    sub.add_argument("path")
+    sub.add_argument("--by", choices=("type", "message"), default="type", help="group by the error's type (or message)")
+    sub = command("retry", _run_retry, "put failed keys back to do: tries to 0, not aborted, due now")
+    sub.add_argument("path")
+    sub.add_argument("--aborted", action="store_true", help="every aborted key (with or without an error) instead")
+    sub.add_argument("--error", metavar="TYPE", default=None, help="only keys whose last error is of this type")
+    sub.add_argument("--dry-run", action="store_true", help="count them, change nothing")
     sub = command("compact", _run_compact, "fold the journal into fresh shard files")
     sub.add_argument("path")
+    sub = command("serve", _run_serve, "watch a tracker's job in the browser (a page and JSON endpoints)")
+    sub.add_argument("path", help="the tracker's folder, or URL#NAME of a RedisTracker")
+    sub.add_argument("--port", type=int, default=8024, help="port to listen on (8024; 0: any free port)")
+    sub.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (127.0.0.1: this machine only; the page shows the job to whoever reaches it)",
+    )
+    sub.add_argument(
+        "--allow-write", action="store_true",
+        help="let the page retry and unabort keys, with a token printed here (a folder: only while no writer runs)",
+    )
+    sub.add_argument("--every", type=float, default=1.0, help="seconds between refreshes (1)")
     return parser
 
 
@@ -248,8 +269,19 @@ def _run_info(args: argparse.Namespace) -> None:
     ]
     if counts is not None:
         rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+        with contextlib.closing(Store(path.absolute(), read_only=True)) as store:
+            rows += _waiting_rows(retry.folder_items(store.items()))
     for name, value in rows:
         print(f"{name + ':':<11}{value}")
+
+
+def _waiting_rows(items: Any) -> list[tuple[str, str]]:
+    """``waiting`` and ``next due`` rows, when any key has a ``_retry_at``."""
+    count, first = retry.waiting(items, time.time())
+    if first is None:
+        return []
+    when = datetime.datetime.fromtimestamp(first).isoformat(" ", "seconds")
+    return [("waiting", f"{count:,}"), ("next due", when)]
 
 
 def _redis_info(text: str) -> None:
@@ -261,6 +293,8 @@ def _redis_info(text: str) -> None:
         rows = [("redis", _masked(text)), ("kind", kind), ("entries", f"{len(pod):,}")]
     if counts is not None:
         rows.append(("done", f"{counts.done:,} of {counts.total:,}"))
+        with _redis(text) as pod:
+            rows += _waiting_rows((key, unwrap(value)) for key, value in pod.items())
     for name, value in rows:
         print(f"{name + ':':<11}{value}")
 
@@ -418,27 +452,62 @@ def _run_check(args: argparse.Namespace, quiet: bool = False) -> None:
 
 
 def _run_progress(args: argparse.Namespace) -> None:
+    if args.watch and not is_target(args.path):
+        _watch_folder(args)
+        return
     with _reader(args.path) as pod:
         counts = _tracker_counts(pod, args.path)
         if not args.watch:
             _print_counts(counts)
+            for name, value in _waiting_rows((key, unwrap(value)) for key, value in pod.items()):
+                print(f"{name}: {value}")
             return
-        bar = None
-        try:
-            print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
-            bar = progress.LiveBar(counts, file=sys.stdout)
-            while counts.todo:
-                time.sleep(args.every)
-                pod.revert()  # read the last sync again
-                counts = _tracker_counts(pod, args.path)
-                bar.update(counts)
-            bar.update(counts, force=True)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if bar is not None:
-                bar.close()
-        _print_counts(counts)
+        if hasattr(pod, "num_done"):  # a RedisTracker: its counters, O(1) a tick
+            _watch(args, counts, lambda: progress.Counts.of_tracker(pod))
+        else:  # Redis records of a RedisPOD: counted again each tick
+            _watch(args, counts, lambda: _tracker_counts(pod, args.path))
+
+
+def _watch_folder(args: argparse.Namespace) -> None:
+    """Follow a folder: count once, then each tick only what was committed since (the journal tail)."""
+    from tastypy.serve.watch import FolderWatch
+
+    path = _tastypy_folder(args.path)
+    try:
+        watch = FolderWatch(path)
+    except ValueError:
+        with _reader(args.path) as pod:
+            _tracker_counts(pod, args.path)  # the UserError that names the problem
+        raise
+
+    def counts() -> progress.Counts:
+        watch.refresh()
+        c = watch.counts(time.time())
+        return progress.Counts(c["total"], c["done"], c["tried"], c["aborted"], c["todo"])
+
+    try:
+        _watch(args, counts(), counts)
+    finally:
+        watch.close()
+
+
+def _watch(args: argparse.Namespace, counts: progress.Counts, read: Any) -> None:
+    """Show ``read()`` every ``--every`` seconds until nothing is left to do or Ctrl-C."""
+    bar = None
+    try:
+        print(f"watching {args.path} read-only (Ctrl-C to stop)", flush=True)
+        bar = progress.LiveBar(counts, file=sys.stdout)
+        while counts.todo:
+            time.sleep(args.every)
+            counts = read()
+            bar.update(counts)
+        bar.update(counts, force=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if bar is not None:
+            bar.close()
+    _print_counts(counts)
 
 
 def _tracker_counts(pod: POD, text: str) -> progress.Counts:
@@ -456,6 +525,49 @@ def _print_counts(counts: progress.Counts) -> None:
         n = getattr(counts, name)
         print(f"{name:<8}{n:>12,}  {share(n):6.2f} %")
     print(f"{'total':<8}{counts.total:>12,}")
+
+
+def _failure_items(text: str) -> Iterator[tuple[Any, Any]]:
+    """``(key, record)`` that may hold a failure: on a folder, only records whose text names one."""
+    if is_target(text):
+        with _redis(text) as pod:
+            yield from ((key, unwrap(value)) for key, value in pod.items())
+        return
+    with contextlib.closing(Store(_tastypy_folder(text).absolute(), read_only=True)) as store:
+        yield from retry.folder_items(store.items())
+
+
+def _run_failures(args: argparse.Namespace) -> None:
+    groups = retry.groups(_failure_items(args.path), args.by)
+    if not groups:
+        print(f"{args.path}: no failures")
+        return
+    width = max(len(name) for name in groups)
+    print(f"{'keys':>8} {'aborted':>8}  {args.by:<{width}}  example key")
+    for name, group in groups.items():
+        print(f"{group.count:>8,} {group.aborted:>8,}  {name:<{width}}  {_json(group.example)}")
+
+
+def _run_retry(args: argparse.Namespace) -> None:
+    keys = list(retry.chosen(_failure_items(args.path) if not args.aborted else _all_items(args.path),
+                             args.aborted, args.error))
+    if args.dry_run:
+        print(f"{args.path}: would retry {len(keys):,} keys")
+        return
+    if is_target(args.path):
+        with _redis(args.path) as tracker:
+            n = retry.reset(tracker, keys)
+    else:
+        from tastypy.tracker import Tracker
+
+        with Tracker(_tastypy_folder(args.path)) as tracker:
+            n = retry.reset(tracker, keys)
+    print(f"{args.path}: {n:,} keys to do again")
+
+
+def _all_items(text: str) -> Iterator[tuple[Any, Any]]:
+    with _reader(text) as pod:
+        yield from ((key, unwrap(value)) for key, value in pod.items())
 
 
 def _run_compact(args: argparse.Namespace) -> None:
@@ -500,3 +612,32 @@ def _run_demo(args: argparse.Namespace) -> int:
         Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,
         fail_rate=args.fail_rate, seed=args.seed,
     )
+
+
+def _run_serve(args: argparse.Namespace) -> None:
+    from tastypy.serve.server import Server
+    from tastypy.serve.watch import open_watch
+
+    if args.every <= 0:
+        raise UserError(f"--every takes a number of seconds above 0, not {args.every}")
+    if not is_target(args.path):
+        _tastypy_folder(args.path)
+    try:
+        watch = open_watch(args.path)
+    except (ValueError, ImportError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        server = Server(watch, host=args.host, port=args.port, allow_write=args.allow_write, every=args.every)
+    except BaseException:
+        watch.close()
+        raise
+    with server:
+        fragment = f"#token={server.token}" if server.token else ""
+        shown = _masked(args.path) if is_target(args.path) else args.path
+        print(f"serving {shown} at {server.url}{fragment}", flush=True)
+        print("read-only" if server.token is None else "writes allowed with this token", "(Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

@@ -21,6 +21,7 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tastypy.failures import exponential
 from tastypy.pod import POD
 from tastypy.progress import Counts, LiveBar
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from tastypy.shared.face import ClientTracker
 
 MAX_TRIES = 3
+#: Seconds a failed fetch waits before its next try: 0.05, 0.1, 0.2... at most 1.
+BACKOFF = exponential(first=0.05, cap=1.0)
 #: Share of pages that answer slowly, and of pages that always fail.
 SLOW_RATE = 0.01
 BROKEN_RATE = 0.005
@@ -35,6 +38,10 @@ _WORDS = (
     "persistent ordered tasty python json shard journal tracker crawl resume "
     "worker queue sync folder record progress retry seed page link"
 ).split()
+
+
+class Interrupted(Exception):
+    """A page's last try was cut short (Ctrl-C) and it has no try left."""
 
 
 class FetchError(Exception):
@@ -84,28 +91,19 @@ def _start_worker(tracker: Any, site: Site) -> None:
 
 
 def _crawl(_: int) -> int:
-    """Fetch pages until no key is left to try; the number of pages fetched."""
+    """Fetch pages until no key is left to try; the number of pages fetched.
+
+    A failed fetch is recorded by ``attempt()`` (``_error``), waits its
+    backoff, and comes back to whichever worker asks once it is due; at
+    ``MAX_TRIES`` it is aborted. ``tastypy failures`` shows them.
+    """
     tracker, site = _worker["tracker"], _worker["site"]
     fetched = 0
-    while True:
-        handed = 0
-        # A key another worker failed is free again once that worker moves on:
-        # loop until a whole pass finds nothing to try.
-        for url in tracker.try_keys():
-            handed += 1
-            attempt = tracker.tries(url)
-            try:
-                page = site.fetch(url, attempt)
-            except FetchError as exc:
-                tracker.update({url: {"error": str(exc)}})
-                if attempt >= MAX_TRIES:
-                    tracker.abort(url)
-                continue
-            tracker.update({url: page})
-            tracker.mark_done(url)
-            fetched += 1
-        if not handed:
-            return fetched
+    for url in tracker.try_keys():
+        with tracker.attempt(url) as attempt:
+            tracker.update({url: site.fetch(url, attempt.record["_tries"])})
+            fetched += 1  # (not reached when the fetch failed)
+    return fetched
 
 
 # -- the parent --------------------------------------------------------------------
@@ -133,10 +131,10 @@ def run(
     if redis:
         from tastypy import RedisTracker  # needs redis-py: only here
 
-        tracker = RedisTracker(redis, str(folder), max_tries=MAX_TRIES)
+        tracker = RedisTracker(redis, str(folder), max_tries=MAX_TRIES, backoff=BACKOFF)
         where, state = f"{redis}#{folder}", f"{mask(redis)}#{folder}"
     else:
-        tracker = SharedTracker(folder, max_tries=MAX_TRIES)
+        tracker = SharedTracker(folder, max_tries=MAX_TRIES, backoff=BACKOFF)
         where = state = str(folder)
     try:
         known = len(tracker)
@@ -193,8 +191,7 @@ def _give_up(tracker: Any) -> None:
         return
     for url, page in tracker.items():
         if not (page["_done"] or page["_aborted"]):
-            tracker.update({url: {"error": "its last try was interrupted"}})
-            tracker.abort(url)
+            tracker.mark_failed(url, Interrupted("its last try was interrupted"))
 
 
 @contextlib.contextmanager
@@ -218,3 +215,5 @@ def _print_summary(where: str, state: str, seconds: float, out: TextIO) -> None:
         page, n = links.most_common(1)[0]
         print(f"most linked page: {page} ({n:,} links point to it)", file=out)
         print(f"look inside:  tastypy progress {state}   tastypy get {state} {page}", file=out)
+        if counts.aborted:
+            print(f"what failed:  tastypy failures {state}", file=out)

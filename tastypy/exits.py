@@ -12,8 +12,9 @@ multiprocessing child), and a POD opened later in a worker thread is covered
 too; each POD opened in the main thread installs them again, chaining to a
 handler the program set meanwhile. A signal that lands while a sync is
 writing waits for that sync to finish, so no commit is ever interleaved with
-another: in another thread, the handler waits for it; in the main thread
-itself, the signal is replayed there as the sync ends.
+another: in another thread, the callback waits for the POD's own lock (held
+by every sync); in the main thread itself, the signal is replayed there as
+the sync ends.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ _SIGNALS = tuple(
 _callbacks: list[Callable[[], None]] = []
 #: The handler each signal had before ours, to chain to.
 _previous: dict[int, Any] = {}
-#: Held by whichever thread is writing; the handler waits for it.
-_writing = threading.RLock()
 
 
 class _Local(threading.local):
@@ -80,12 +79,11 @@ def run_all() -> None:
 @contextlib.contextmanager
 def critical() -> Iterator[None]:
     """A section that a signal handler must not interrupt with a sync."""
-    with _writing:
-        _local.depth += 1
-        try:
-            yield
-        finally:
-            _local.depth -= 1
+    _local.depth += 1
+    try:
+        yield
+    finally:
+        _local.depth -= 1
     pending = _Process.pending
     if pending is not None and _local.depth == 0 and _in_main_thread():
         _Process.pending = None
@@ -118,8 +116,6 @@ def _restore_in_child() -> None:
     Pool worker can miss the signal while the worker waits for a task, which
     makes ``Pool.terminate()`` hang.
     """
-    global _writing
-    _writing = threading.RLock()  # a thread of the parent may have held it
     _local.depth = 0
     _Process.pending = None
     if _Process.handlers_pid is None:
@@ -138,8 +134,7 @@ def _on_signal(signum: int, frame: Any) -> None:
     if _local.depth:
         _Process.pending = signum  # replayed when the main thread's sync ends
         return
-    with _writing:  # a sync in another thread finishes first
-        run_all()
+    run_all()  # each POD's sync waits for a sync of it under way in another thread
     previous = _previous.get(signum, signal.SIG_DFL)
     if callable(previous):
         previous(signum, frame)

@@ -4,15 +4,18 @@ Each key holds a *position* that grows with insertion and never changes while
 the key lives, so a loop (or a server's client) can hold one across calls and
 go on from there: it reaches keys added meanwhile and passes over keys
 deleted meanwhile. Knows nothing of disk or records: it is told each key's
-state bits (``records.DONE | TRIED | ABORTED``).
+state bits (``records.DONE | TRIED | ABORTED``) and due time (``_retry_at``),
+which it keeps in an index: a loop skips keys not due yet and finds the
+earliest due key without a scan.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from itertools import repeat
+from itertools import count, repeat
 from operator import lshift, or_
 from typing import Any
 
@@ -37,6 +40,11 @@ class TaskOrder:
         self._keys: list[Any] = []
         self._next_position = 0
         self.done = self.tried = self.aborted = 0
+        #: key -> the time before which it is not handed out, and a heap of
+        #: (time, tiebreak, key) over it (entries go stale when a time changes).
+        self.due: dict[Any, float] = {}
+        self._heap: list[tuple[float, int, Any]] = []
+        self._pushes = count()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,8 +71,35 @@ class TaskOrder:
             self._count(old & _BITS, -1)
             self._count(bits, 1)
 
+    def set_due(self, key: Any, at: float | None) -> None:
+        """``key`` is not to be handed out before ``at`` (None: at any time)."""
+        if at is None:
+            self.due.pop(key, None)
+        elif self.due.get(key) != at:
+            self.due[key] = at
+            heapq.heappush(self._heap, (at, next(self._pushes), key))
+            if len(self._heap) > 2 * len(self.due) + _SLACK:
+                self._heap = [(when, next(self._pushes), k) for k, when in self.due.items()]
+                heapq.heapify(self._heap)
+
+    def earliest(self) -> tuple[float, Any] | None:
+        """``(time, key)`` of the key due first, or None."""
+        heap, due = self._heap, self.due
+        while heap and due.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        return (heap[0][0], heap[0][2]) if heap else None
+
+    def pop_due(self, now: float) -> Any:
+        """A key whose time came (at or before ``now``), taken off the heap; None if none."""
+        found = self.earliest()
+        if found is None or found[0] > now:
+            return None
+        heapq.heappop(self._heap)
+        return found[1]
+
     def remove(self, key: Any) -> None:
         """Forget ``key`` (nothing if unknown)."""
+        self.due.pop(key, None)
         old = self._entries.pop(key, None)
         if old is None:
             return
@@ -73,7 +108,9 @@ class TaskOrder:
             self._sweep()
 
     def start(self, keys: list[Any], bits: list[int]) -> None:
-        """Start afresh from ``keys`` in order and their ``bits``, at positions 0, 1, 2…"""
+        """Start afresh from ``keys`` in order and their ``bits``, at positions 0, 1, 2…
+        (no due times: set them after)."""
+        self.due, self._heap = {}, []
         n = len(keys)
         codes = map(or_, map(lshift, range(n), repeat(_SHIFT)), bits)
         self._entries = dict(zip(keys, codes))
@@ -87,7 +124,8 @@ class TaskOrder:
     def rebuild(self, pairs: Iterable[tuple[Any, int]]) -> None:
         """Start over from ``(key, bits)`` pairs in order, keeping the positions
         of known keys where the order allows it, so that a loop running across
-        a reload goes on from where it was."""
+        a reload goes on from where it was (no due times: set them after)."""
+        self.due, self._heap = {}, []
         old = self._entries
         self._entries = entries = {}
         self._positions, self._keys = positions, keys = array("q"), []
@@ -102,11 +140,20 @@ class TaskOrder:
             self._count(bits, 1)
         self._next_position = max(self._next_position, last + 1)
 
-    def first(self, start: int, test: Callable[[Any], bool], skip: int = 0, need: int = 0) -> tuple[Any, int] | None:
+    def first(
+        self,
+        start: int,
+        test: Callable[[Any], bool],
+        skip: int = 0,
+        need: int = 0,
+        now: float | None = None,
+    ) -> tuple[Any, int] | None:
         """``(key, position)`` of the first live key at ``start`` or later that
         passes ``test(key)``, or None. Keys with any of the bits ``skip``, or
-        without all of the bits ``need``, are passed over without a test."""
+        without all of the bits ``need``, or (given ``now``) not due by then,
+        are passed over without a test."""
         positions, keys, entries = self._positions, self._keys, self._entries
+        due = self.due if now is not None else {}
         index = bisect_left(positions, start)
         while index < len(keys):
             key = keys[index]
@@ -116,6 +163,7 @@ class TaskOrder:
                 and entry >> _SHIFT == positions[index]
                 and not entry & skip
                 and entry & need == need
+                and (not due or due.get(key, now) <= now)  # type: ignore[operator]  # now is a float here
                 and test(key)
             ):
                 return key, positions[index]

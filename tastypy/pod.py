@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import pathlib
+import threading
 from collections.abc import (
     ItemsView,
     Iterable,
@@ -26,6 +27,7 @@ from tastypy.observe import (
     WRITABLE,
     Op,
     check_key,
+    copy,
     encode,
     normalize,
     unwrap,
@@ -51,6 +53,24 @@ _PROXY_CACHE = 256
 
 #: The open POD of each (folder, read-only) in this process.
 _registry: dict[tuple[pathlib.Path, bool], PersistentOrderedDict[Any, Any]] = {}
+#: Held while a POD is looked up or opened: two threads opening one folder
+#: get one object, never two writers.
+_opening = threading.RLock()
+
+
+def _locks_anew_in_child() -> None:
+    """A forked child starts with free locks: a thread of the parent may have
+    held one at the fork, and that thread does not exist in the child."""
+    global _opening
+    _opening = threading.RLock()
+    for pod in _registry.values():
+        if "_lock" in pod.__dict__:
+            pod._lock = threading.RLock()
+            if isinstance(pod._proxies, dict):
+                pod._proxies.clear()  # their proxies hold the old lock
+
+
+os.register_at_fork(after_in_child=_locks_anew_in_child)
 
 _T = TypeVar("_T")
 
@@ -76,7 +96,7 @@ def folder_path(path: str | os.PathLike[str]) -> pathlib.Path:
 def _sync_all() -> None:
     """At exit: settle every writer of this process; one failure does not stop the rest."""
     for pod in list(_registry.values()):
-        if pod._pid == os.getpid() and not pod._store.read_only:
+        if pod._pid == os.getpid() and "_store" in pod.__dict__ and not pod._store.read_only:
             try:
                 pod._settle()
             except Exception:  # noqa: BLE001 -- logged; the other PODs must still sync
@@ -100,16 +120,15 @@ class _Items(ItemsView[K, V]):
     _mapping: PersistentOrderedDict[K, V]
 
     def __iter__(self) -> Iterator[tuple[K, V]]:
-        self._mapping._read_all()
-        return super().__iter__()
+        return self._mapping._live_items()
 
 
 class _Values(ValuesView[V]):
     _mapping: PersistentOrderedDict[Any, V]
 
     def __iter__(self) -> Iterator[V]:
-        self._mapping._read_all()
-        return super().__iter__()
+        for _, value in self._mapping._live_items():
+            yield value
 
 
 class OldIterators(Generic[K, V]):
@@ -134,27 +153,115 @@ class OldIterators(Generic[K, V]):
         return iter(self.items())
 
 
-class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
+def pairs_of(other: Any) -> Iterable[Any]:
+    """What ``update(other)`` adds, as ``dict.update`` reads it: a mapping's
+    items, any object with ``keys()`` through ``other[key]``, else ``other``
+    itself as ``(key, value)`` pairs."""
+    if isinstance(other, Mapping):
+        return other.items()
+    if hasattr(other, "keys"):
+        return ((key, other[key]) for key in other.keys())  # noqa: SIM118 -- dict.update asks keys(), not iter()
+    return other  # type: ignore[no-any-return]
+
+
+def two(pair: Any) -> tuple[Any, Any]:
+    """``(key, value)`` of one element given to ``update()``, refused as ``dict.update`` does."""
+    try:
+        key, value = pair
+    except TypeError:
+        raise TypeError(f"update() needs a mapping or (key, value) pairs, got {pair!r}") from None
+    except ValueError:
+        raise ValueError(f"update() needs (key, value) pairs of two, got {pair!r}") from None
+    return key, value
+
+
+class DictMethods(Generic[K, V]):
+    """What a ``dict`` has beyond ``MutableMapping``: ``copy()``, ``|``, ``|=``, ``reversed()``.
+
+    ``copy()`` and ``|`` make a plain ``dict`` of plain values (a snapshot,
+    not another store: changing it changes nothing stored).
+    """
+
+    if TYPE_CHECKING:  # what the mapping it is mixed into provides
+
+        def items(self) -> ItemsView[K, V]: ...
+        def update(self, other: Any = (), /, **kwargs: V) -> None: ...
+        def __iter__(self) -> Iterator[K]: ...
+
+    def copy(self) -> dict[K, V]:
+        """A plain ``dict`` of plain (deep-copied) values, in insertion order."""
+        return {key: copy(unwrap(value)) for key, value in self.items()}
+
+    def __or__(self, other: Any) -> dict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**self.copy(), **{key: unwrap(value) for key, value in other.items()}}
+
+    def __ror__(self, other: Any) -> dict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**{key: unwrap(value) for key, value in other.items()}, **self.copy()}
+
+    def __ior__(self, other: Any) -> Self:
+        self.update(other)
+        return self
+
+    def __reversed__(self) -> Iterator[K]:
+        """The keys, last inserted first."""
+        keys: list[K] = list(self)
+        return iter(keys[::-1])
+
+
+class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
     """A ``dict`` kept on disk as JSON shard files, in insertion order.
 
     Values read back are observable proxies: a mutation at any depth marks the
     top-level key dirty. Dirty keys are written every ``sync_at`` changes, on
-    ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C).
+    ``sync()``, ``close()`` and at exit (also on SIGTERM, SIGHUP and Ctrl-C);
+    a ``kill -9`` loses the changes since the last sync. Opening a folder
+    that this process holds open gives the same object.
+
+    One object may be used by many threads: each public call is atomic with
+    respect to the others (the object's lock, also held by its proxies while
+    they change a value), and ``locked()`` holds it for a block.
+
+    :param path: the folder (``str`` or ``os.PathLike``, ``~`` expanded),
+        created with its parents if missing.
+    :param init: a mapping or an iterable of ``(key, value)`` pairs, added
+        as by ``update()``.
+    :param gzipped: write shard files gzipped (``N.json.gz``). An existing
+        folder keeps the format it was made with.
+    :param file_size: about how many entries go in one shard file.
+    :param sync_at: write to disk once this many keys are dirty.
+    :param mode: ``'w'`` to write (one process at a time: another gets
+        ``LockedError``), ``'r'`` to read the last completed sync, even
+        while another process writes; any change then raises
+        ``ReadOnlyError``.
+    :raises ValueError: the folder is open in this process with other
+        options, or an option is out of range.
+    :raises LockedError: another process writes the folder.
+    :raises IntegrityError: a file of the folder is damaged.
     """
 
     def __new__(cls, path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Self:
         # One folder, one object per process: a second POD() on the same
-        # folder is the same object, so there is never a stale copy.
+        # folder is the same object, so there is never a stale copy. It is
+        # registered at once, so a thread opening it meanwhile gets it too
+        # (and waits in __init__ until it is open).
         key = (folder_path(path), kwargs.get("mode", "w") == "r")
-        pod = _registry.get(key)
-        if pod is not None and pod._pid == os.getpid():
-            if type(pod) is not cls:
-                raise ValueError(
-                    f"{key[0]} is open as a {type(pod).__name__} in this process; "
-                    f"open it as a {type(pod).__name__}, or close that first"
-                )
+        with _opening:
+            pod = _registry.get(key)
+            if pod is not None and pod._pid == os.getpid():
+                if type(pod) is not cls:
+                    raise ValueError(
+                        f"{key[0]} is open as a {type(pod).__name__} in this process; "
+                        f"open it as a {type(pod).__name__}, or close that first"
+                    )
+                return pod
+            pod = super().__new__(cls)
+            pod._pid = os.getpid()
+            _registry[key] = pod
             return pod
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -166,24 +273,39 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         *,
         mode: str = "w",
     ) -> None:
-        if mode not in ("r", "w"):
-            raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
-        if type(file_size) is not int or file_size < 1:
-            raise ValueError(f"file_size must be a positive int, not {file_size!r}")
-        if type(sync_at) is not int or sync_at < 1:
-            raise ValueError(f"sync_at must be a positive int, not {sync_at!r}")
-        if "_store" in self.__dict__:
-            self._check_same(gzipped=gzipped, file_size=file_size, sync_at=sync_at)
-            self._users += 1
-        else:
-            self._open(folder_path(path), mode == "r", gzipped, file_size)
-            self._sync_at = sync_at
+        where = (folder_path(path), mode == "r")
+        with _opening:
+            try:
+                if mode not in ("r", "w"):
+                    raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
+                if type(file_size) is not int or file_size < 1:
+                    raise ValueError(f"file_size must be a positive int, not {file_size!r}")
+                if type(sync_at) is not int or sync_at < 1:
+                    raise ValueError(f"sync_at must be a positive int, not {sync_at!r}")
+                if "_store" in self.__dict__:
+                    self._check_same(gzipped=gzipped, file_size=file_size, sync_at=sync_at)
+                    self._users += 1
+                else:
+                    self._open(*where, gzipped, file_size)
+                    self._sync_at = sync_at
+            except BaseException:
+                self._forget_unopened(where)
+                raise
+        self._fill(init)
+
+    def _fill(self, init: Any) -> None:
+        """``update(init)`` after the open; if it fails, this opener closes again."""
         if init is not None:
             try:
                 self.update(init)
             except BaseException:
                 self.close()
                 raise
+
+    def _forget_unopened(self, where: tuple[pathlib.Path, bool]) -> None:
+        """After a failed first open: the next opener of the folder starts over."""
+        if "_store" not in self.__dict__ and _registry.get(where) is self:
+            del _registry[where]
 
     def _open(self, path: pathlib.Path, read_only: bool, gzipped: bool, file_size: int) -> None:
         self._store = Store(path, gzipped=gzipped, file_size=file_size, read_only=read_only)
@@ -198,12 +320,16 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         self._proxy_types = READ_ONLY if read_only else WRITABLE
         self._held = False
         self._users = 1
+        self._lock = threading.RLock()
+        #: Bumped when a key is added or deleted, or all are reloaded: an
+        #: iteration goes on from a snapshot while it is unchanged.
+        self._version = 0
         try:
             self._load()
         except BaseException:
             self._store.close()  # a folder that failed to open keeps no lock
+            del self._store
             raise
-        _registry[(path, read_only)] = self
         if not read_only:
             exits.on_exit(_sync_all)
 
@@ -227,6 +353,7 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         with _collector_paused():
             self._store.refresh()
             self._data = dict.fromkeys(self._store.keys(), _UNREAD)
+            self._version += 1
             self._all_read = False
             self._reloaded()
 
@@ -264,13 +391,25 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         """Decode every value not read yet (a shard at a time: faster than one by one)."""
         if self._all_read:
             return
-        data = self._data
-        with _collector_paused():
-            for key, value in self._store.values():
-                if data.get(key, _MISSING) is _UNREAD:
-                    self._decoded(key, value)
-                    data[key] = value
-        self._all_read = True
+        with self._lock:
+            data = self._data
+            with _collector_paused():
+                for key, value in self._store.values():
+                    if data.get(key, _MISSING) is _UNREAD:
+                        self._decoded(key, value)
+                        data[key] = value
+            self._all_read = True
+
+    def _live_items(self) -> Iterator[tuple[K, V]]:
+        """``(key, value)`` pairs as ``iter(self)`` meets the keys; a key
+        deleted by another thread meanwhile is passed over."""
+        self._read_all()
+        for key in self:
+            try:
+                value = self[key]
+            except KeyError:
+                continue
+            yield key, value
 
     def items(self) -> ItemsView[K, V]:
         """The ``(key, value)`` pairs, values as ``pod[key]`` gives them."""
@@ -297,7 +436,8 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     def __getitem__(self, key: K) -> V:
         value: V = self._data[key]
         if value is _UNREAD:
-            value = self._read(key)
+            with self._lock:  # decoding also fills in the other unread keys of its shard
+                value = self._plain(key)
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
@@ -307,7 +447,7 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
             return known[1]
         if len(self._proxies) >= _PROXY_CACHE:
             self._proxies.clear()
-        proxy = proxy_type(value, (key,), self._on_op, value)
+        proxy = proxy_type(value, (key,), self._on_op, value, self._lock)
         self._proxies[key] = (value, proxy)
         return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
 
@@ -318,16 +458,40 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         return len(self._data)
 
     def __iter__(self) -> Iterator[K]:
-        return iter(self._data)
+        """The keys in insertion order.
+
+        Safe while other threads write: it walks a snapshot of the keys,
+        passes over those deleted meanwhile, then reaches those added
+        meanwhile (no ``RuntimeError``, unlike a ``dict``).
+        """
+        with self._lock:
+            keys = list(self._data)
+            version = self._version
+        seen: set[Any] | None = None
+        while True:
+            for key in keys:
+                if self._version == version or key in self._data:
+                    yield key
+            with self._lock:
+                if self._version == version:
+                    return
+                seen = set(keys) if seen is None else seen.union(keys)
+                keys = [key for key in self._data if key not in seen]
+                version = self._version
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PersistentOrderedDict):
-            self._read_all()
             other._read_all()
-            return self._data == other._data
-        if isinstance(other, Mapping):
+            with other._lock:  # one lock at a time: two threads comparing a == b and b == a
+                theirs = dict(other._data)
             self._read_all()
-            return self._data == {k: unwrap(v) for k, v in other.items()}
+            with self._lock:
+                return self._data == theirs
+        if isinstance(other, Mapping):
+            plain = {k: unwrap(v) for k, v in other.items()}
+            self._read_all()
+            with self._lock:
+                return self._data == plain
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -346,24 +510,28 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         self._writable()
         check_key(key)
-        current = self._data.get(key, _MISSING)
-        if current is not _MISSING and unwrap(value) is current:
-            return  # ``pod[k] += [x]`` already changed it in place
-        self._set_normal(key, self._normal(key, value))
+        with self._lock:
+            current = self._data.get(key, _MISSING)
+            if current is not _MISSING and unwrap(value) is current:
+                return  # ``pod[k] += [x]`` already changed it in place
+            self._set_normal(key, self._normal(key, value))
 
     def _normal(self, key: Any, value: Any) -> Any:
         return normalize(value, (key,))
 
     def __delitem__(self, key: K) -> None:
         self._writable()
-        del self._data[key]
-        self._proxies.pop(key, None)
-        dirty = self._dirty
-        dirty.pop(key, None)
-        dirty[key] = True
-        self._after(key)
+        with self._lock:
+            del self._data[key]
+            self._version += 1
+            self._proxies.pop(key, None)
+            dirty = self._dirty
+            dirty.pop(key, None)
+            dirty[key] = True
+            self._after(key)
 
     def _on_op(self, op: Op, root: Any) -> None:
+        # Called by a proxy under this POD's lock, right after its change.
         key = op.path[0]
         if self._data.get(key) is not root:
             return  # a proxy of a value since replaced or deleted
@@ -386,12 +554,13 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     @contextlib.contextmanager
     def _held_then_synced(self) -> Iterator[None]:
         """Hold automatic sync for a batch of changes, then sync once if due."""
-        held, self._held = self._held, True
-        try:
-            yield
-        finally:
-            self._held = held
-        self._sync_if_due()
+        with self._lock:
+            held, self._held = self._held, True
+            try:
+                yield
+            finally:
+                self._held = held
+            self._sync_if_due()
 
     def _writable(self) -> None:
         if self._store.read_only:
@@ -400,26 +569,19 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
                 "open it with mode='w' to change it"
             )
 
-    # A Mapping, not any object with keys() as dict.update takes.
     def update(  # type: ignore[override]
         self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
     ) -> None:
         """Like ``dict.update``; every value is checked before any is stored."""
         self._writable()
-        items = other.items() if isinstance(other, Mapping) else other
-        pairs = []
-        for pair in items:
-            try:
-                key, value = pair
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"update() needs a mapping or (key, value) pairs, got {pair!r}"
-                ) from None
-            pairs.append(self._checked(key, value))
-        pairs.extend(self._checked(key, value) for key, value in kwargs.items())
-        with self._held_then_synced():
-            for key, value in pairs:
-                self._set_normal(key, value)
+        items = pairs_of(other)
+        pairs = [two(pair) for pair in items]
+        with self._lock:  # checked under the lock: a value may be another key's proxy
+            pairs = [self._checked(key, value) for key, value in pairs]
+            pairs.extend(self._checked(key, value) for key, value in kwargs.items())
+            with self._held_then_synced():
+                for key, value in pairs:
+                    self._set_normal(key, value)
 
     def _checked(self, key: Any, value: Any) -> tuple[Any, Any]:
         check_key(key)
@@ -432,6 +594,7 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
             dirty.setdefault(key, False)
         else:  # new keys enter the dirty order as they enter _data
             dirty[key] = dirty.pop(key, False)
+            self._version += 1
         self._data[key] = value
         self._after(key)
 
@@ -444,22 +607,24 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its (plain) value, or ``default``."""
         self._writable()
-        if key not in self._data:
-            if default is _MISSING:
-                raise KeyError(key)
-            return default
-        value = self._plain(key)
-        del self[key]
-        return value
+        with self._lock:
+            if key not in self._data:
+                if default is _MISSING:
+                    raise KeyError(key)
+                return default
+            value = self._plain(key)
+            del self[key]
+            return value
 
     def popitem(self) -> tuple[K, V]:
         """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
         self._writable()
-        try:
-            key = next(reversed(self._data))
-        except StopIteration:
-            raise KeyError(f"popitem(): {self._store.path} is empty") from None
-        return key, self.pop(key)
+        with self._lock:
+            try:
+                key = next(reversed(self._data))
+            except StopIteration:
+                raise KeyError(f"popitem(): {self._store.path} is empty") from None
+            return key, self.pop(key)
 
     @overload
     def setdefault(self, key: K) -> V | None: ...
@@ -467,23 +632,26 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
     def setdefault(self, key: K, default: V) -> V: ...
     def setdefault(self, key: K, default: Any = None) -> Any:
         """``pod[key]`` if present, else store ``default`` and return it (as read)."""
-        if key not in self._data:
-            self[key] = default
-        return self[key]
+        with self._lock:
+            if key not in self._data:
+                self[key] = default
+            return self[key]
 
     def clear(self) -> None:
         """Delete every key."""
         self._writable()
-        for key in list(self._data):
-            del self[key]
+        with self._lock:
+            for key in list(self._data):
+                del self[key]
 
     # -- synchronization -----------------------------------------------------
 
     def sync(self) -> None:
         """Write every dirty key; returns once the data is on disk."""
-        if self._dirty:
-            self._commit(self._dirty.items())
-            self._dirty.clear()
+        with self._lock:
+            if self._dirty:
+                self._commit(self._dirty.items())
+                self._dirty.clear()
 
     def sync_key(self, key: K) -> None:
         """Write the change of one key now.
@@ -492,19 +660,20 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         written with the other new keys added before it, so that the order on
         disk is always the order in memory.
         """
-        dirty = self._dirty
-        if key not in dirty:
-            return
-        chosen: list[tuple[Any, bool]] = []
-        for other, moved in dirty.items():
-            if other == key:
-                chosen.append((other, moved))
-                break
-            if moved or other not in self._store:
-                chosen.append((other, moved))  # new before it: keeps the order
-        self._commit(chosen)
-        for other, _ in chosen:
-            del dirty[other]
+        with self._lock:
+            dirty = self._dirty
+            if key not in dirty:
+                return
+            chosen: list[tuple[Any, bool]] = []
+            for other, moved in dirty.items():
+                if other == key:
+                    chosen.append((other, moved))
+                    break
+                if moved or other not in self._store:
+                    chosen.append((other, moved))  # new before it: keeps the order
+            self._commit(chosen)
+            for other, _ in chosen:
+                del dirty[other]
 
     def _commit(self, dirty: Iterable[tuple[Any, bool]]) -> None:
         """Write ``(key, moved)`` entries of the dirty order in one atomic commit."""
@@ -528,34 +697,61 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
 
     def _settle(self) -> None:
         """Sync, then fold the journal in: a folder at rest is plain shard files."""
-        self.sync()
-        with exits.critical():
-            self._store.compact()
+        with self._lock:
+            self.sync()
+            with exits.critical():
+                self._store.compact()
 
     def mark_dirty(self, key: K) -> None:
         """Mark ``key`` as changed (after changing its data behind tastypy's back)."""
         self._writable()
-        if key not in self._data:
-            raise KeyError(key)
-        self._dirty.setdefault(key, False)
-        self._after(key)
+        with self._lock:
+            if key not in self._data:
+                raise KeyError(key)
+            self._dirty.setdefault(key, False)
+            self._after(key)
 
     def dirty(self) -> set[K]:
         """The keys changed since the last sync."""
-        return set(self._dirty)
+        with self._lock:
+            return set(self._dirty)
 
     def hold(self) -> None:
         """Suspend automatic syncs (``sync()``, ``close()`` and exit still sync)."""
-        self._held = True
+        with self._lock:
+            self._held = True
 
     def unhold(self) -> None:
         """Resume automatic syncs, syncing now if ``sync_at`` is reached."""
-        self._held = False
-        self._sync_if_due()
+        with self._lock:
+            self._held = False
+            self._sync_if_due()
 
     def revert(self) -> None:
         """Drop every unsynced change and reload the last sync from disk."""
-        self._load()
+        with self._lock:
+            self._load()
+
+    def lock(self, timeout: float | None = None) -> bool:
+        """Take this object's lock: the other threads' calls wait until ``unlock()``.
+
+        Reentrant in its thread. Returns False if ``timeout`` seconds passed
+        first. Other processes cannot open the folder anyway (one writer).
+        """
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+    def unlock(self) -> None:
+        """Release the lock taken by ``lock()`` (RuntimeError if this thread does not hold it)."""
+        self._lock.release()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Self]:
+        """``with pod.locked():`` -- the block runs alone among this object's threads.
+
+        For a read-modify-write across calls, e.g. ``pod['n'] = pod['n'] + 1``.
+        """
+        with self._lock:
+            yield self
 
     def close(self) -> None:
         """Sync, and release the folder once every opener in this process closed it.
@@ -563,24 +759,25 @@ class PersistentOrderedDict(OldIterators[K, V], MutableMapping[K, V]):
         The last close also folds the journal into the shard files, so a folder
         at rest is plain ``N.json`` shards.
         """
-        if isinstance(self._data, _Closed):
-            return
-        store = self._store
-        if self._users > 1:
-            self.sync()
-            self._users -= 1
-            return
-        if not store.read_only and self._pid == os.getpid():
-            # A failed sync raises here and leaves the POD open with its
-            # changes: a later close() or the exit hook tries again.
-            self._settle()
-        self._users = 0
-        key = (store.path, store.read_only)
-        if _registry.get(key) is self:
-            del _registry[key]
-        store.close()
-        closed = _Closed(store.path)
-        self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
+        with self._lock, _opening:  # this order only: no opener holds _opening while it waits for a POD
+            if isinstance(self._data, _Closed):
+                return
+            store = self._store
+            if self._users > 1:
+                self.sync()
+                self._users -= 1
+                return
+            if not store.read_only and self._pid == os.getpid():
+                # A failed sync raises here and leaves the POD open with its
+                # changes: a later close() or the exit hook tries again.
+                self._settle()
+            self._users = 0
+            key = (store.path, store.read_only)
+            if _registry.get(key) is self:
+                del _registry[key]
+            store.close()
+            closed = _Closed(store.path)
+            self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
 
     def __enter__(self) -> Self:
         return self

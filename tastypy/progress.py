@@ -1,6 +1,7 @@
 """Progress of a tracker, counted and shown: the bars of the CLI, the demo and ``try_keys``.
 
-Bars are tqdm's (an optional dependency, ``pip install 'tastypy[cli]'``).
+Bars are tqdm's (an optional dependency: ``pip install tqdm``, or the ``[cli]``
+extra of tastypy's clone or wheel).
 ``try_keys(progress=True)`` needs it; the command line falls back to plain
 text lines when it is missing.
 """
@@ -14,7 +15,8 @@ from typing import Any, NamedTuple, TextIO, TypeVar
 
 T = TypeVar("T")
 
-_INSTALL = "pip install tqdm (or pip install 'tastypy[cli]')"
+# Not `pip install tastypy[...]`: the package index's "tastypy" is another project.
+_INSTALL = "pip install tqdm (tastypy's [cli] extra)"
 
 
 def require_tqdm(feature: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zlib
@@ -447,5 +448,17 @@ def test_a_redis_target_without_redis_py_says_what_to_install(tmp_path):
     result = _without_redis_py("info", "redis://localhost:6379/0#crawl")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "tastypy info: tastypy.RedisPOD needs redis-py, which is not installed: pip install 'tastypy[redis]'"
+        "tastypy info: tastypy.RedisPOD needs redis-py, which is not installed: pip install redis hiredis (tastypy's [redis] extra)"
     ]
+
+
+
+def test_the_demo_help_states_the_real_defaults():
+    from tastypy.cli import build_parser
+
+    defaults = build_parser().parse_args(["demo"])
+    text = " ".join(tastypy("demo", "--help").stdout.split())
+    stated = re.findall(r"--([\w-]+) [A-Z_]+ [^()]*\((\d[\d.]*)\)", text)
+    assert {option for option, _ in stated} >= {"pages", "workers", "fail-rate", "seed"}, text
+    for option, value in stated:
+        assert float(value) == getattr(defaults, option.replace("-", "_")), (option, value)

@@ -134,5 +134,5 @@ def test_try_keys_with_progress_needs_tqdm_and_says_so(tmp_path):
     )
     assert result.stdout == (
         "try_keys(progress=True) draws its bar with tqdm, which is not installed:"
-        " pip install tqdm (or pip install 'tastypy[cli]')\n0\n"
+        " pip install tqdm (tastypy's [cli] extra)\n0\n"
     ), result.stderr

@@ -14,7 +14,7 @@ import pytest
 
 from cli_helpers import command, one_error_line, tastypy
 from helpers import CHILD_TIMEOUT, child_env
-from tastypy import POD
+from tastypy import POD, unwrap
 from tastypy.demo import MAX_TRIES, FetchError, Site
 from tastypy.progress import Counts
 
@@ -55,6 +55,20 @@ def test_demo_aborts_a_page_after_three_failed_tries(tmp_path):
         assert {pod[key]["_tries"] for key in pod} == {MAX_TRIES}
 
 
+def test_demo_failures_are_records_that_tastypy_failures_groups(tmp_path):
+    folder = tmp_path / "crawl"
+    assert tastypy("demo", folder, "--pages", 200, "--fail-rate", 0.3).returncode == 0
+    with POD(folder, mode="r") as pod:
+        failed = [unwrap(pod[key]) for key in pod if "_error" in pod[key]]
+    assert failed and all(page["_error"]["type"] == "FetchError" for page in failed)
+    assert all(page["_aborted"] and page["_tries"] == MAX_TRIES for page in failed)
+    table = tastypy("failures", folder)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1].split()[:3] == [str(len(failed)), str(len(failed)), "FetchError"]
+    by_message = tastypy("failures", folder, "--by", "message").stdout
+    assert "timed out" in by_message or "500 internal server error" in by_message
+
+
 def test_demo_aborts_a_page_whose_last_try_was_cut_short(tmp_path):
     folder = tmp_path / "crawl"
     assert tastypy("demo", folder, "--pages", 20, "--fail-rate", 0).returncode == 0
@@ -63,9 +77,9 @@ def test_demo_aborts_a_page_whose_last_try_was_cut_short(tmp_path):
     result = tastypy("demo", folder, "--pages", 20)
     assert result.stdout.startswith("resuming: 19 of 20 done\n"), result.stderr
     with POD(folder, mode="r") as pod:
-        assert pod["/page/5"] == {
-            "_done": False, "_tries": MAX_TRIES, "_aborted": True, "error": "its last try was interrupted"
-        }
+        page = unwrap(pod["/page/5"])
+        assert (page["_done"], page["_tries"], page["_aborted"]) == (False, MAX_TRIES, True)
+        assert (page["_error"]["type"], page["_error"]["message"]) == ("Interrupted", "its last try was interrupted")
     assert "already finished: 19 of 20 done" in tastypy("demo", folder, "--pages", 20).stdout
 
 

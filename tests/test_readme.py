@@ -49,3 +49,34 @@ def test_it_renders_without_warnings():
         source_path=str(README),
         settings_overrides={"halt_level": 2, "report_level": 2},
     )
+
+
+def test_every_test_the_guarantees_page_names_exists():
+    # The README's first screen points to this table for the test behind each claim.
+    text = (ROOT / "docs" / "guarantees.rst").read_text(encoding="utf-8")
+    table = text[text.index("In short") : text.index("Durability\n==========")]
+    named = 0
+    for row in table.split("   * - ")[2:]:
+        for file, tests in re.findall(r"``(test_\w+\.py)``:((?:\s*``test_\w+``[^;]*)+)", row):
+            source = (ROOT / "tests" / file).read_text(encoding="utf-8")
+            for test in re.findall(r"``(test_\w+)``", tests):
+                assert re.search(rf"^def {test}\(", source, re.MULTILINE), f"{file} has no {test}"
+                named += 1
+    assert named >= 15, named
+
+
+def test_no_install_line_names_the_unrelated_tastypy_on_pypi():
+    # PyPI's "tastypy" is another project (0.0.3, 2017): every install line
+    # names a path (a clone's '.', a wheel file) or another package.
+    files = [README, *sorted((ROOT / "docs").glob("*.rst")), *sorted((ROOT / "tastypy").rglob("*.py"))]
+    lines = 0
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for found in re.finditer(r"pip install ([^`\"\n&;#)]*)", line):
+                if line[found.end() :].lstrip("`").startswith((" without a path", " gave version 0.0.3")):
+                    continue  # the warnings against it
+                lines += 1
+                names = [w.strip("'\"") for w in found.group(1).split() if not w.startswith("-")]
+                bare = [w for w in names if re.fullmatch(r"tastypy(\[[\w,]*\])?(==.*)?", w)]
+                assert not bare, f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+    assert lines >= 10, lines

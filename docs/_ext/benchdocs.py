@@ -2,12 +2,15 @@
 
 ``.. bench-table:: workloads`` (options ``:rows:`` and ``:systems:``,
 comma separated, default all), ``.. bench-table:: machine``, ``.. bench-table::
-proxy`` and ``.. bench-plot:: W1``. No figure is typed into a page: a new
-``results.json`` gives new tables and plots on the next build.
+proxy``, ``.. bench-plot:: W1`` and ``.. bench-command::`` (the command that
+made the results, with their ``--n`` and ``--reps``, and how long it ran).
+No figure is typed into a page: a new ``results.json`` gives new tables and
+plots on the next build.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -59,8 +62,29 @@ def machine_table(results: dict) -> list[str]:
     for key, value in results["machine"].items():
         if isinstance(value, (list, tuple)):
             value = ", ".join(f"{v:.2f}" for v in value)
-        lines.append(f":{key}: {value}")
+        lines.append(f":{key}: {_no_local_path(str(value))}")
     return lines + [""]
+
+
+def _no_local_path(text: str) -> str:
+    """``working tree (/home/me/tastypy/tastypy)`` -> ``working tree``: where the
+    benchmark machine kept its checkout says nothing to a reader (the commit does)."""
+    return re.sub(r"\s*\(/[^()]*\)", "", text)
+
+
+def command_lines(results: dict) -> list[str]:
+    """The command that made ``results``, as a literal block, and how long it ran."""
+    machine = results["machine"]
+    minutes = round(machine["seconds"] / 60) if "seconds" in machine else None
+    took = f" (the run behind this page took about {minutes} minutes)" if minutes else ""
+    return [
+        f"Regenerate the results with the command that made them{took}; ``--quick``",
+        "(n = 10,000, 3 repetitions) takes under two minutes::",
+        "",
+        "    pip install -e '.[bench]'",
+        f"    python benchmarks/run.py --n {machine['n']} --reps {machine['reps']} --json benchmarks/results.json",
+        "",
+    ]
 
 
 def proxy_table(results: dict) -> list[str]:
@@ -99,6 +123,15 @@ class BenchTable(SphinxDirective):
         return list(container.children)
 
 
+class BenchCommand(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(RESULTS))
+        lines = command_lines(plot.load(RESULTS))
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
+        return list(container.children)
+
+
 class BenchPlot(SphinxDirective):
     required_arguments = 1
 
@@ -126,5 +159,6 @@ def make_plots(app) -> None:
 def setup(app):
     app.add_directive("bench-table", BenchTable)
     app.add_directive("bench-plot", BenchPlot)
+    app.add_directive("bench-command", BenchCommand)
     app.connect("builder-inited", make_plots)
     return {"parallel_read_safe": True}

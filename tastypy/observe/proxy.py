@@ -8,11 +8,15 @@ arguments first (bad data changes nothing), applies the change, then reports
 one ``Op`` -- and only when something changed. Containers read through a proxy
 come back as proxies one level deeper, made on access and cached while the
 object at that place stays the same.
+
+A change and its report happen under the owner's lock, so that an owner
+shared by threads never writes (or forgets) a change between the two.
 """
 
 from __future__ import annotations
 
 import collections.abc
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex
 
@@ -34,7 +38,7 @@ else:
 _MISSING = object()
 
 #: The fields of a proxy's state list (see ``_Observable.__init__``).
-WRAPPED, PATH, REPORT, ROOT, KIDS, KINDS = range(6)
+WRAPPED, PATH, REPORT, ROOT, KIDS, KINDS, LOCK = range(7)
 
 Report = Callable[[Op, Any], None]
 
@@ -106,7 +110,7 @@ def _child(ctx: list[Any], where: Any, value: Any) -> Any:
         known = kids.get(where)
         if known is not None and known[0] is value:
             return known[1]
-    kid = proxy_class(value, ctx[PATH] + (where,), ctx[REPORT], ctx[ROOT])
+    kid = proxy_class(value, ctx[PATH] + (where,), ctx[REPORT], ctx[ROOT], ctx[LOCK])
     kids[where] = (value, kid)
     return kid
 
@@ -130,7 +134,9 @@ class _Observable(_Proxy):
     __slots__ = ("_self_ctx",)
     _kinds: ClassVar[dict[type, type[_Observable]]] = {}
 
-    def __init__(self, wrapped: Any, path: tuple[Any, ...], report: Report, root: Any) -> None:
+    def __init__(
+        self, wrapped: Any, path: tuple[Any, ...], report: Report, root: Any, lock: Any = None
+    ) -> None:
         # The __wrapped__ setter, not BaseObjectProxy.__init__: that one also
         # copies __module__ and __doc__ of the wrapped object into the proxy's
         # own dict (reads of both are forwarded anyway), and for a dict or a
@@ -138,8 +144,12 @@ class _Observable(_Proxy):
         # 1-2 us of each proxy's creation, the floor of every first read.
         _set_wrapped(self, wrapped)
         # A list, so a moved proxy can update its path in place; the
-        # children's proxies are made on first read.
-        _set_ctx(self, [wrapped, path, report, root, None, self._kinds])
+        # children's proxies are made on first read. ``lock`` is the owner's
+        # (a POD's, so a sync never runs between a change and its report);
+        # without one, the value gets its own.
+        if lock is None:
+            lock = threading.RLock()
+        _set_ctx(self, [wrapped, path, report, root, None, self._kinds, lock])
 
     # wrapt's __wrapped__ setter calls this hook to adapt the proxy to a new
     # wrapped object; ours need nothing (any C callable without arguments).
@@ -234,55 +244,63 @@ class ObservableDict(_Observable):
         if isinstance(value, _Observable) and self._self_is_here(key, value):
             return
         if _plain(value):
-            ctx[WRAPPED][key] = value
+            with ctx[LOCK]:
+                ctx[WRAPPED][key] = value
+                _notify(ctx, "__setitem__", (key, value))
         else:
             value = normalize(value, ctx[PATH] + (key,))
-            ctx[WRAPPED][key] = value
-            value = copy(value)
-        _notify(ctx, "__setitem__", (key, value))
+            with ctx[LOCK]:
+                ctx[WRAPPED][key] = value
+                _notify(ctx, "__setitem__", (key, copy(value)))
 
     def __delitem__(self, key: Any) -> None:
         ctx = _ctx(self)
-        del ctx[WRAPPED][key]
-        _notify(ctx, "__delitem__", (key,))
+        with ctx[LOCK]:
+            del ctx[WRAPPED][key]
+            _notify(ctx, "__delitem__", (key,))
 
     def clear(self) -> None:
         ctx = _ctx(self)
-        if ctx[WRAPPED]:
-            ctx[WRAPPED].clear()
-            _notify(ctx, "clear", ())
+        with ctx[LOCK]:
+            if ctx[WRAPPED]:
+                ctx[WRAPPED].clear()
+                _notify(ctx, "clear", ())
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
         ctx = _ctx(self)
-        if key in ctx[WRAPPED]:
-            value = ctx[WRAPPED].pop(key)
-            _notify(ctx, "pop", (key,))
-            return value
+        with ctx[LOCK]:
+            if key in ctx[WRAPPED]:
+                value = ctx[WRAPPED].pop(key)
+                _notify(ctx, "pop", (key,))
+                return value
         if default is _MISSING:
             raise KeyError(key)
         return default
 
     def popitem(self) -> tuple[Any, Any]:
         ctx = _ctx(self)
-        item: tuple[Any, Any] = ctx[WRAPPED].popitem()
-        _notify(ctx, "pop", (item[0],))
+        with ctx[LOCK]:
+            item: tuple[Any, Any] = ctx[WRAPPED].popitem()
+            _notify(ctx, "pop", (item[0],))
         return item
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         ctx = _ctx(self)
         key = dict_key(key, ctx[PATH])
-        if key not in ctx[WRAPPED]:
-            default = normalize(default, ctx[PATH] + (key,))
-            ctx[WRAPPED][key] = default
-            _notify(ctx, "__setitem__", (key, copy(default)))
-        return self[key]
+        with ctx[LOCK]:
+            if key not in ctx[WRAPPED]:
+                default = normalize(default, ctx[PATH] + (key,))
+                ctx[WRAPPED][key] = default
+                _notify(ctx, "__setitem__", (key, copy(default)))
+            return self[key]
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         changes = self._self_changes(dict(*args, **kwargs))
         if changes:
             ctx = _ctx(self)
-            ctx[WRAPPED].update(changes)
-            _notify(ctx, "update", (copy(changes),))
+            with ctx[LOCK]:
+                ctx[WRAPPED].update(changes)
+                _notify(ctx, "update", (copy(changes),))
 
     def __ior__(self, other: Any) -> Self:
         self.update(other)
@@ -353,12 +371,14 @@ class ObservableList(_Observable):
             or t is bool
             or value is None
         ):
-            ctx[WRAPPED].append(value)
+            with ctx[LOCK]:
+                ctx[WRAPPED].append(value)
+                _notify(ctx, "append", (value,))
         else:
             value = normalize(value, ctx[PATH] + (len(ctx[WRAPPED]),))
-            ctx[WRAPPED].append(value)
-            value = copy(value)
-        _notify(ctx, "append", (value,))
+            with ctx[LOCK]:
+                ctx[WRAPPED].append(value)
+                _notify(ctx, "append", (copy(value),))
 
     def extend(self, values: Any) -> None:
         ctx = _ctx(self)
@@ -366,8 +386,9 @@ class ObservableList(_Observable):
         path = ctx[PATH]
         values = [normalize(v, path + (start + i,)) for i, v in enumerate(values)]
         if values:
-            ctx[WRAPPED].extend(values)
-            _notify(ctx, "extend", (copy(values),))
+            with ctx[LOCK]:
+                ctx[WRAPPED].extend(values)
+                _notify(ctx, "extend", (copy(values),))
 
     def __iadd__(self, values: Any) -> Self:
         self.extend(values)
@@ -375,56 +396,63 @@ class ObservableList(_Observable):
 
     def __imul__(self, times: Any) -> Self:
         ctx = _ctx(self)
-        before = len(ctx[WRAPPED])
-        ctx[WRAPPED] *= times
-        if len(ctx[WRAPPED]) != before:
-            # ``*=`` repeats references; JSON data is a tree, each copy its own.
-            ctx[WRAPPED][before:] = [copy(v) for v in ctx[WRAPPED][before:]]
-            _notify(ctx, "__imul__", (times,))
+        with ctx[LOCK]:
+            before = len(ctx[WRAPPED])
+            ctx[WRAPPED] *= times
+            if len(ctx[WRAPPED]) != before:
+                # ``*=`` repeats references; JSON data is a tree, each copy its own.
+                ctx[WRAPPED][before:] = [copy(v) for v in ctx[WRAPPED][before:]]
+                _notify(ctx, "__imul__", (times,))
         return self
 
     def insert(self, index: Any, value: Any) -> None:
         ctx = _ctx(self)
         value = normalize(value, ctx[PATH] + (index,))
-        ctx[WRAPPED].insert(index, value)
-        _notify(ctx, "insert", (index, copy(value)))
+        with ctx[LOCK]:
+            ctx[WRAPPED].insert(index, value)
+            _notify(ctx, "insert", (index, copy(value)))
 
     def remove(self, value: Any) -> None:
         ctx = _ctx(self)
         # Check first: a non-JSON value equal to an element (Decimal(1) == 1)
         # must not remove it and then fail to be recorded.
         normal = normalize(value, ctx[PATH])
-        ctx[WRAPPED].remove(value)
-        _notify(ctx, "remove", (normal,))
+        with ctx[LOCK]:
+            ctx[WRAPPED].remove(value)
+            _notify(ctx, "remove", (normal,))
 
     def pop(self, index: Any = -1) -> Any:
         ctx = _ctx(self)
-        value = ctx[WRAPPED].pop(index)
-        _notify(ctx, "pop", (index,))
+        with ctx[LOCK]:
+            value = ctx[WRAPPED].pop(index)
+            _notify(ctx, "pop", (index,))
         return value
 
     def clear(self) -> None:
         ctx = _ctx(self)
-        if ctx[WRAPPED]:
-            ctx[WRAPPED].clear()
-            _notify(ctx, "clear", ())
+        with ctx[LOCK]:
+            if ctx[WRAPPED]:
+                ctx[WRAPPED].clear()
+                _notify(ctx, "clear", ())
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
         ctx = _ctx(self)
-        if len(ctx[WRAPPED]) > 1:
-            # A failed sort (``[2, 1, 'a']``) leaves a list partly sorted: sort a
-            # copy, so that an error changes nothing.
-            items = list(ctx[WRAPPED])
-            items.sort(key=key, reverse=reverse)
-            ctx[WRAPPED][:] = items
-            # A key function cannot travel in an Op: record the outcome.
-            _notify(ctx, "__setitem__", (slice(None), copy(items)))
+        with ctx[LOCK]:
+            if len(ctx[WRAPPED]) > 1:
+                # A failed sort (``[2, 1, 'a']``) leaves a list partly sorted: sort a
+                # copy, so that an error changes nothing.
+                items = list(ctx[WRAPPED])
+                items.sort(key=key, reverse=reverse)
+                ctx[WRAPPED][:] = items
+                # A key function cannot travel in an Op: record the outcome.
+                _notify(ctx, "__setitem__", (slice(None), copy(items)))
 
     def reverse(self) -> None:
         ctx = _ctx(self)
-        if len(ctx[WRAPPED]) > 1:
-            ctx[WRAPPED].reverse()
-            _notify(ctx, "reverse", ())
+        with ctx[LOCK]:
+            if len(ctx[WRAPPED]) > 1:
+                ctx[WRAPPED].reverse()
+                _notify(ctx, "reverse", ())
 
     def __setitem__(self, index: Any, value: Any) -> None:
         ctx = _ctx(self)
@@ -435,15 +463,17 @@ class ObservableList(_Observable):
             return
         else:
             value = normalize(value, path + (index,))
-        ctx[WRAPPED][index] = value
-        _notify(ctx, "__setitem__", (index, copy(value)))
+        with ctx[LOCK]:
+            ctx[WRAPPED][index] = value
+            _notify(ctx, "__setitem__", (index, copy(value)))
 
     def __delitem__(self, index: Any) -> None:
         ctx = _ctx(self)
-        before = len(ctx[WRAPPED])
-        del ctx[WRAPPED][index]
-        if len(ctx[WRAPPED]) != before:
-            _notify(ctx, "__delitem__", (index,))
+        with ctx[LOCK]:
+            before = len(ctx[WRAPPED])
+            del ctx[WRAPPED][index]
+            if len(ctx[WRAPPED]) != before:
+                _notify(ctx, "__delitem__", (index,))
 
 
 MUTATORS = {
@@ -493,8 +523,9 @@ READ_ONLY = ReadOnlyDict._kinds
 def unwrap(value: Any) -> Any:
     """The plain object behind a proxy (any other value is returned as is).
 
-    It is the owner's live data: read it (``json.dumps(unwrap(v))``); change
-    it through the proxy, or the change is not recorded.
+    It is the owner's live data: read it (``json.dumps(unwrap(v))``, or
+    ``json.dumps(v, default=tastypy.unwrap)``, since ``json`` refuses a
+    proxy); change it through the proxy, or the change is not recorded.
     """
     while isinstance(value, _Observable):
         value = _ctx(value)[WRAPPED]

@@ -9,8 +9,9 @@ layout of ``connect.py``. It is built by concern: ``connection.py``
 ``face.py`` is what users hold; ``target.py`` reads the command line's
 ``URL#NAME``.
 
-The faces need redis-py (``pip install 'tastypy[redis]'``); they are imported
-on first use, so the rest of tastypy (the command line too) works without it.
+The faces need redis-py (``pip install redis hiredis``: tastypy's ``[redis]``
+extra); they are imported on first use, so the rest of tastypy (the command
+line too) works without it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def __getattr__(name: str) -> Any:
         if exc.name is None or exc.name.partition(".")[0] != "redis":
             raise
         raise ImportError(
-            f"tastypy.{name} needs redis-py, which is not installed: pip install 'tastypy[redis]'"
+            f"tastypy.{name} needs redis-py, which is not installed:"
+            " pip install redis hiredis (tastypy's [redis] extra)"
         ) from exc
     value = getattr(face, name)
     globals()[name] = value

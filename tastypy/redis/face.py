@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tastypy.counts import R
+from tastypy.failures import check_backoff
 from tastypy.keys import K, V
 from tastypy.redis.link import RedisLink
 from tastypy.shared.face import ClientPOD, ClientTracker
@@ -19,17 +20,31 @@ from tastypy.shared.face import ClientPOD, ClientTracker
 class RedisPersistentOrderedDict(ClientPOD[K, V]):
     """A POD held by a Redis server under ``name``, used from any number of machines.
 
-    ``url`` is a Redis URL as ``redis.Redis.from_url`` takes it. Each call is
-    atomic on the server; values are kept as their JSON text, byte for byte
-    a POD's. Picklable as its URL, name and options: each process opens its
-    own connections. ``close()`` closes this client's connections and
-    leaves the data in Redis; ``drop()`` deletes it. The lock lasts
-    ``lease`` seconds past its holder's death.
+    Each call is atomic on the server; values are kept as their JSON text,
+    byte for byte a POD's. Picklable as its URL, name and options: each
+    process opens its own connections. ``close()`` closes this client's
+    connections and leaves the data in Redis; ``drop()`` deletes it.
 
-    A Redis Cluster is found by itself (or named: ``?cluster=true``). A
-    server whose ``maxmemory-policy`` may evict keys is refused
-    (``EvictionError``) unless ``allow_eviction=True`` (see "Deploying
-    Redis" for the risk).
+    :param url: a Redis URL as :meth:`redis.Redis.from_url` takes it
+        (``redis://:password@host:6379/0``, ``rediss://`` for TLS,
+        ``unix:///run/redis.sock?db=0``). A Redis Cluster is found by
+        itself, or named: ``?cluster=true``.
+    :param name: names this POD in that database: a non-empty string
+        without ``{`` or ``}``.
+    :param init: a mapping or an iterable of ``(key, value)`` pairs, added
+        as by ``update()``.
+    :param lease: seconds that the lock (and a tracker's claim on a key)
+        lasts past its holder's death or loss of the network; renewed while
+        the holder's process lives.
+    :param allow_eviction: open the name even on a server whose
+        ``maxmemory-policy`` may evict keys (the risk: "Deploying Redis");
+        by default that is refused.
+    :raises EvictionError: the server's ``maxmemory-policy`` may evict keys.
+    :raises IntegrityError: another client wrote into the name's keys
+        (the message names ``URL#NAME`` and the key).
+    :raises ConnectionError: the server cannot be used (the message names
+        the URL, its password masked).
+    :raises ValueError: a bad name, or the name holds a tracker.
     """
 
     _kind = "pod"
@@ -74,10 +89,29 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
     same step as the hand-out, so no key is tried more than ``max_tries``
     times.
 
-    ``prefetch=N`` claims up to N keys per round trip, each with its own
-    lease: fewer round trips for short tasks. A loop that ends gives back
-    the keys it never started, their tries taken back; a process that dies
-    holding some leaves them counted as tried (never over ``max_tries``).
+    :param url: a Redis URL as :meth:`redis.Redis.from_url` takes it.
+    :param name: names this tracker in that database: a non-empty string
+        without ``{`` or ``}``.
+    :param max_tries: the most tries of a task; 0 for no limit.
+    :param init: a mapping or an iterable of ``(key, record)`` pairs, merged
+        as by ``update()``.
+    :param lease: seconds that a loop's claim on a key (and the lock) lasts
+        past its holder's death or loss of the network; renewed while the
+        holder's process lives.
+    :param backoff: how long a failed try (``attempt()``, ``mark_failed()``)
+        waits before ``try_keys()`` hands its key out again: seconds, a list
+        of seconds by try number (the last repeats),
+        ``tastypy.exponential(first, cap)``, or ``f(tries, error)``
+        returning seconds; ``None`` (the default): no wait.
+    :param allow_eviction: as for ``RedisPOD``.
+    :param prefetch: keys a ``try_keys()`` loop claims per round trip, each
+        with its own lease (fewer round trips for short tasks). A loop that
+        ends gives back the keys it never started, their tries taken back;
+        a process that dies holding some leaves them counted as tried
+        (never over ``max_tries``).
+    :raises ConnectionError: the server cannot be used (the message names
+        the URL, its password masked).
+    :raises ValueError: a bad name or option, or the name holds a POD.
     """
 
     _kind = "tracker"
@@ -90,9 +124,11 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         init: Mapping[K, Mapping[str, Any]] | Iterable[tuple[K, Mapping[str, Any]]] | None = None,
         *,
         lease: float = 30.0,
+        backoff: Any = None,
         allow_eviction: bool = False,
         prefetch: int = 1,
     ) -> None:
+        self.backoff = check_backoff(backoff)
         self._link = RedisLink(url, name, self._kind, max_tries, lease, allow_eviction, prefetch)
         self._link.open()
         if init is not None:

@@ -59,10 +59,28 @@ class Creator:
 class SharedPersistentOrderedDict(Creator, ClientPOD[K, V]):
     """A POD held by a server process and shared by any number of processes.
 
-    Every method is one atomic call to the server. ``shared.set[...]``
-    records a mutation that the server applies atomically; ``lock()`` /
-    ``locked()`` give one process exclusive access. ``close()`` (or the exit
-    of the creating process) makes the server sync and stop.
+    Creating it starts the server process, which opens the folder as a
+    ``POD``. The object pickles: pass it to ``Process`` arguments, a
+    ``Pool``, a ``Queue``, under every start method. Every method is one
+    atomic call to the server. ``shared.set[...]`` records a mutation that
+    the server applies atomically; ``lock()`` / ``locked()`` give exclusive
+    access. ``close()`` (or the exit of the creating process) makes the
+    server sync and stop.
+
+    :param path: the folder, as for ``POD``.
+    :param init: a mapping or an iterable of ``(key, value)`` pairs, added
+        as by ``update()``.
+    :param gzipped: as for ``POD``: gzipped shard files.
+    :param file_size: as for ``POD``: about how many entries a shard file.
+    :param sync_at: as for ``POD``: the server writes once this many keys
+        are dirty.
+    :param address: where the server listens, as
+        ``multiprocessing.connection.Listener`` takes it; ``None`` (the
+        default) picks a private local socket.
+    :param authkey: the key a process must know to connect (bytes); ``None``
+        (the default) makes a random one. It travels inside the pickled
+        object: share it only with processes you trust.
+    :raises LockedError: another process writes the folder.
     """
 
     def __init__(

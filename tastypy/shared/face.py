@@ -19,6 +19,9 @@ import builtins
 import contextlib
 import functools
 import itertools
+import os
+import threading
+import time
 from collections.abc import (
     Callable,
     ItemsView,
@@ -31,10 +34,12 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from tastypy.counts import Fractions, R
+from tastypy.failures import Failures
 from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
-from tastypy.pod import OldIterators
+from tastypy.pod import DictMethods, OldIterators, pairs_of
 from tastypy.tracker import ProgressTracker
+from tastypy.work import loop
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -45,21 +50,73 @@ CHUNK = 1000
 _MISSING: Any = object()
 _tasks = itertools.count()
 
+
+class _Gate:
+    """This process's side of a host's user lock: which thread holds it.
+
+    The host knows processes, not threads; the gate makes ``locked()`` keep
+    out the other threads of this process too, and their calls wait for it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.holder: int | None = None
+        self.depth = 0
+
+
+#: One gate per host (``link.where``) in this process, made anew in a forked child.
+_gates: dict[str, _Gate] = {}
+_gates_made = threading.Lock()
+
+
+def _gate(where: str) -> _Gate:
+    gate = _gates.get(where)
+    if gate is None:
+        with _gates_made:
+            gate = _gates.setdefault(where, _Gate())
+    return gate
+
+
+def _forget_gate(where: str) -> None:
+    """Closing frees the host's lock of this process: free the gate too, if this thread holds it."""
+    gate = _gates.pop(where, None)
+    if gate is not None and gate.holder == threading.get_ident():
+        for _ in range(gate.depth):
+            gate.lock.release()
+
+
+def _gates_anew_in_child() -> None:
+    # The parent's threads (and their locked() blocks) do not exist in a forked child.
+    global _gates_made
+    _gates.clear()
+    _gates_made = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_gates_anew_in_child)
+
 _T = TypeVar("_T")
 
 
-class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
-    """A POD held by a host, used from any number of processes.
+class ClientPOD(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
+    """A POD held by a server, used from any number of processes.
 
-    Every method is one atomic call to the host. ``face.set[...]`` records a
-    mutation that the host applies atomically; ``lock()`` / ``locked()`` give
-    one process exclusive access.
+    Every method is one atomic call to the server. ``pod.set[...]`` records a
+    mutation that the server applies atomically; ``lock()`` / ``locked()``
+    give exclusive access.
     """
 
     _link: Any
 
     def __reduce__(self) -> Any:
-        return _rebuild, (type(self), self._link)
+        return _rebuild, (type(self), self._link, getattr(self, "backoff", None))
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``link.call``, after any ``locked()`` block of another thread of this process."""
+        gate = _gates.get(self._link.where)
+        if gate is not None and gate.holder is not None and gate.holder != threading.get_ident():
+            with gate.lock:
+                pass
+        return self._link.call(name, *args, **kwargs)
 
     def _wrap(self, key: Any, value: Any) -> Any:
         kind = WRITABLE.get(type(value))
@@ -69,26 +126,26 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
 
     def _report(self, op: Op, root: Any) -> None:
         # A local copy was mutated: have the host do the same to its value.
-        self._link.call("apply", op)
+        self._call("apply", op)
 
     @property
     def set(self) -> Recorder:
-        """Record a mutation for the host to apply atomically.
+        """Record a mutation for the server to apply atomically.
 
         ``shared.set['a']['n'] += 1``, ``shared.set['a']['l'].append(x)``,
-        ``shared.set['k'] = v``: read, modify and write happen on the host
+        ``shared.set['k'] = v``: read, modify and write happen on the server
         in one call, so no update from another process is lost.
         """
         return Recorder(self._emit)
 
     def _emit(self, op: Op) -> Any:
-        return self._link.call("apply", op)
+        return self._call("apply", op)
 
     # -- the mapping -----------------------------------------------------------
 
     def __getitem__(self, key: K) -> V:
-        """A local copy of the value; mutating it also changes the host's."""
-        return self._wrap(key, self._link.call("__getitem__", key))  # type: ignore[no-any-return]
+        """A local copy of the value; mutating it also changes the server's."""
+        return self._wrap(key, self._call("__getitem__", key))  # type: ignore[no-any-return]
 
     @overload
     def get(self, key: K, default: None = None) -> V | None: ...
@@ -97,49 +154,54 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     @overload
     def get(self, key: K, default: _T) -> V | _T: ...
     def get(self, key: K, default: Any = None) -> Any:
-        found, value = self._link.call("get", key)
+        """A local copy of the value of ``key`` if present, else ``default``."""
+        found, value = self._call("get", key)
         return self._wrap(key, value) if found else default
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._link.call("__setitem__", key, unwrap(value))
+        self._call("__setitem__", key, unwrap(value))
 
     def __delitem__(self, key: K) -> None:
-        self._link.call("__delitem__", key)
+        self._call("__delitem__", key)
 
     def __contains__(self, key: object) -> bool:
-        return self._link.call("__contains__", key)  # type: ignore[no-any-return]
+        return self._call("__contains__", key)  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
-        return self._link.call("__len__")  # type: ignore[no-any-return]
+        return self._call("__len__")  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[K]:
         """Keys in insertion order, fetched ``CHUNK`` at a time.
 
-        Keys added meanwhile (by any process) are reached; a key deleted
-        before the current position shifts the rest by one, like a list.
+        Keys added meanwhile (by any process or thread) are reached: the
+        walk ends with an empty chunk, asked for after the last key was
+        handed out. A key deleted before the current position shifts the
+        rest by one, like a list.
         """
         return self._chunks("keys")
 
     def _chunks(self, what: str) -> Iterator[Any]:
         start = 0
         while True:
-            chunk = self._link.call(what, start, CHUNK)
+            chunk = self._call(what, start, CHUNK)
+            if not chunk:
+                return
             if what == "items":
                 chunk = [(key, self._wrap(key, value)) for key, value in chunk]
             yield from chunk
-            if len(chunk) < CHUNK:
-                return
             start += len(chunk)
 
     def values(self) -> ValuesView[V]:
+        """The values in insertion order, fetched ``CHUNK`` at a time."""
         return _Values(self)
 
     def items(self) -> ItemsView[K, V]:
+        """The ``(key, value)`` pairs in insertion order, fetched ``CHUNK`` at a time."""
         return _Items(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
-            return self._link.call("equals", {key: unwrap(value) for key, value in other.items()})  # type: ignore[no-any-return]
+            return self._call("equals", {key: unwrap(value) for key, value in other.items()})  # type: ignore[no-any-return]
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -156,81 +218,113 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its (plain) value, or ``default``."""
         if default is _MISSING:
-            return self._link.call("pop", key)
-        return self._link.call("pop", key, default)
+            return self._call("pop", key)
+        return self._call("pop", key, default)
 
     def popitem(self) -> tuple[K, V]:
         """Remove and return the last ``(key, plain value)`` pair, as ``dict`` does."""
-        return self._link.call("popitem")  # type: ignore[no-any-return]
+        return self._call("popitem")  # type: ignore[no-any-return]
 
     @overload
     def setdefault(self, key: K) -> V | None: ...
     @overload
     def setdefault(self, key: K, default: V) -> V: ...
     def setdefault(self, key: K, default: Any = None) -> Any:
-        """``face[key]`` if present, else store ``default`` and return it (as read)."""
-        return self._wrap(key, self._link.call("setdefault", key, unwrap(default)))
+        """``pod[key]`` if present, else store ``default`` and return it (as read)."""
+        return self._wrap(key, self._call("setdefault", key, unwrap(default)))
 
-    # A Mapping, not any object with keys() as dict.update takes: as POD.update.
     def update(  # type: ignore[override]
         self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V
     ) -> None:
         """Like ``dict.update``, in one call: every value is checked before any is stored."""
-        items = other.items() if isinstance(other, Mapping) else other
+        items = pairs_of(other)
         pairs = [(key, unwrap(value)) for key, value in items]
-        self._link.call("update", pairs, **kwargs)
+        self._call("update", pairs, **kwargs)
 
     def clear(self) -> None:
         """Delete every key."""
-        self._link.call("clear")
+        self._call("clear")
 
     # -- the POD's own methods -------------------------------------------------
 
     def sync(self) -> None:
-        """Make the host write every dirty key; returns once it is on disk."""
-        self._link.call("sync")
+        """Make the server write every dirty key; returns once it is on disk.
+
+        A ``RedisPOD`` has no dirty keys: every call is on the Redis server
+        when it returns, and this does nothing.
+        """
+        self._call("sync")
 
     def sync_key(self, key: K) -> None:
-        """Make the host write the change of one key now."""
-        self._link.call("sync_key", key)
+        """Make the server write the change of one key now (on Redis: nothing to do)."""
+        self._call("sync_key", key)
 
     def mark_dirty(self, key: K) -> None:
         """Mark ``key`` as changed."""
-        self._link.call("mark_dirty", key)
+        self._call("mark_dirty", key)
 
     def dirty(self) -> builtins.set[K]:  # (here `set` names the recorder)
         """The keys changed since the last sync."""
-        return self._link.call("dirty")  # type: ignore[no-any-return]
+        return self._call("dirty")  # type: ignore[no-any-return]
 
     def hold(self) -> None:
-        """Suspend the host's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
-        self._link.call("hold")
+        """Suspend the server's automatic syncs (``sync()``, ``close()`` and exit still sync)."""
+        self._call("hold")
 
     def unhold(self) -> None:
         """Resume automatic syncs."""
-        self._link.call("unhold")
+        self._call("unhold")
 
     def revert(self) -> None:
         """Drop every unsynced change and reload the last sync."""
-        self._link.call("revert")
+        self._call("revert")
 
     # -- locking -----------------------------------------------------------------
 
     def lock(self, timeout: float | None = None) -> bool:
-        """Take exclusive access for this process; the others' calls wait.
+        """Take the lock: the block until ``unlock()`` runs alone.
 
-        Reentrant within the process. Returns False if ``timeout`` seconds
-        passed first. Released by ``unlock()``, or when this process dies.
+        Every call of the other threads of this process waits for it, and
+        so does another process's ``lock()``; on a ``SharedPOD`` the other
+        processes' plain calls wait too (on Redis they go on). Reentrant in
+        its thread. Returns False if ``timeout`` seconds passed first.
+        Released by ``unlock()``, or when this process dies.
         """
-        return self._link.call("lock", timeout)  # type: ignore[no-any-return]
+        gate = _gate(self._link.where)
+        began = time.monotonic()
+        if not gate.lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        try:
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - began))
+            taken = self._link.call("lock", left)
+        except BaseException:
+            gate.lock.release()
+            raise
+        if not taken:
+            gate.lock.release()
+            return False
+        gate.holder = threading.get_ident()
+        gate.depth += 1
+        return True
 
     def unlock(self) -> None:
-        """Release the lock taken by ``lock()`` (RuntimeError if not held here)."""
-        self._link.call("unlock")
+        """Release the lock taken by ``lock()`` (RuntimeError if this thread does not hold it)."""
+        gate = _gates.get(self._link.where)
+        if gate is None or gate.holder != threading.get_ident():
+            raise RuntimeError(
+                f"{type(self).__name__} at {self._link.where}: unlock() by a thread that does not hold the lock"
+            )
+        try:
+            self._link.call("unlock")
+        finally:
+            gate.depth -= 1
+            if gate.depth == 0:
+                gate.holder = None
+            gate.lock.release()
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[Self]:
-        """``with face.locked():`` -- exclusive access for the block."""
+        """``with pod.locked():`` -- exclusive access for the block."""
         self.lock()
         try:
             yield self
@@ -240,10 +334,15 @@ class ClientPOD(OldIterators[K, V], MutableMapping[K, V]):
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the host's POD (it syncs) and this process's connections."""
+        """Close the server's POD (it syncs) and this process's connections.
+
+        On a ``RedisPOD``: close this process's connections; the data stays
+        in Redis.
+        """
         with contextlib.suppress(ValueError):
-            self._link.call("close")
+            self._call("close")
         self._link.close()
+        _forget_gate(self._link.where)
 
     def __enter__(self) -> Self:
         return self
@@ -267,14 +366,16 @@ class _Items(ItemsView[K, V]):
         return self._mapping._chunks("items")
 
 
-def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any) -> ClientPOD[Any, Any]:
+def _rebuild(cls: type[ClientPOD[Any, Any]], link: Any, backoff: Any = None) -> ClientPOD[Any, Any]:
     face = cls.__new__(cls)
     face._link = link
+    if backoff is not None:
+        face.backoff = backoff  # type: ignore[attr-defined]  # a tracker's
     return face
 
 
-class ClientTracker(Fractions, ClientPOD[K, R]):
-    """A ProgressTracker held by a host, its work shared out.
+class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
+    """A ProgressTracker held by a server, its work shared out.
 
     Its methods are those of ``ProgressTracker``, each one atomic call.
     Several processes looping over ``try_keys()`` at once share the work like
@@ -285,13 +386,13 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
     @property
     def max_tries(self) -> int:
         """The most tries of a task before it is no longer to do (0: no limit)."""
-        return self._link.call("attr", "max_tries")  # type: ignore[no-any-return]
+        return self._call("attr", "max_tries")  # type: ignore[no-any-return]
 
     if TYPE_CHECKING:  # one call each to the host: set below from TRACKER_CALLS
 
         def add(self, key: K) -> None: ...
         def add_if_absent(self, key: K) -> bool: ...
-        def mark_done(self, key: K) -> None: ...
+        def mark_done(self, key: K, *, revisit_after: float | None = None) -> None: ...
         def mark_not_done(self, key: K) -> None: ...
         def done(self, key: K) -> bool: ...
         def abort(self, key: K) -> None: ...
@@ -308,6 +409,8 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
         def num_done(self) -> int: ...
         def num_tried(self) -> int: ...
         def num_aborted(self) -> int: ...
+        def num_waiting(self) -> int: ...
+        def next_due(self) -> float | None: ...
 
         # A tracker merges each (partial) record into the key's: any fields will do.
         def update(  # type: ignore[override]
@@ -319,18 +422,18 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 
     def add_many(self, keys: Iterable[K]) -> None:
         """Add every key; if any is present (or repeated), add none (``DuplicateKeyError``)."""
-        self._link.call("add_many", list(keys))
+        self._call("add_many", list(keys))
 
     def add_many_if_absent(self, keys: Iterable[K]) -> int:
         """Add the keys not present yet; return how many were added."""
-        return self._link.call("add_many_if_absent", list(keys))  # type: ignore[no-any-return]
+        return self._call("add_many_if_absent", list(keys))  # type: ignore[no-any-return]
 
     # -- walks -----------------------------------------------------------------
 
     def _scan(self, test: str, allow_aborted: bool, values: bool) -> Iterator[Any]:
         start = 0
         while True:
-            found, start, end = self._link.call("scan", start, CHUNK, test, allow_aborted, values)
+            found, start, end = self._call("scan", start, CHUNK, test, allow_aborted, values)
             if values:
                 yield from ((key, self._wrap(key, value)) for key, value in found)
             else:
@@ -364,39 +467,58 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 
     # -- shared work -------------------------------------------------------------
 
-    def _work(self, allow_aborted: bool, values: bool) -> Iterator[Any]:
+    def _work(self, allow_aborted: bool, values: bool, max_wait: float | None) -> Iterator[Any]:
         task = next(_tasks)
-        start = 0
-        try:
-            while True:
-                got = self._link.call("next", task, start, allow_aborted, values)
-                if got is None:
-                    return
-                key, start, value = got
-                yield (key, self._wrap(key, value)) if values else key
-        finally:
-            # The host may be gone (closed, or Redis unreachable): the claim
+
+        def ask(start: int) -> Any:
+            return self._call("next", task, start, allow_aborted, values)
+
+        def end() -> None:
+            # The server may be gone (closed, or Redis unreachable): the claim
             # then ends with the connection or its lease.
             with contextlib.suppress(ValueError, ConnectionError):
-                self._link.call("drop", task)
+                self._call("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[K]:
+        for key, value in loop(ask, end, max_wait):
+            yield (key, self._wrap(key, value)) if values else key
+
+    def try_keys(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[K]:
         """Keys to try, each with its try counted, shared between processes.
 
-        Each call is one loop: the host hands it the next key that should be
+        Each call is one loop: the server hands it the next key that should be
         tried and that no other loop is on (counting the try in the same
-        call), first any key whose loop died. ``progress=True`` shows a tqdm
-        bar of the done keys, as ``ProgressTracker.try_keys``.
+        call), first any key whose loop died, then any whose ``_retry_at``
+        came. When only keys waiting for their ``_retry_at`` are left, the
+        loop sleeps until the first is due, at most ``max_wait`` seconds in
+        all (None: as long as it takes). ``progress=True`` shows a tqdm bar
+        of the done keys, as ``ProgressTracker.try_keys``.
         """
-        return self._bar(self._work(allow_aborted, False), progress)
+        return self._bar(self._work(allow_aborted, False, max_wait), progress)
 
-    def try_items(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[tuple[K, R]]:
+    def try_items(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()``."""
-        return self._bar(self._work(allow_aborted, True), progress)
+        return self._bar(self._work(allow_aborted, True, max_wait), progress)
 
-    def try_values(self, allow_aborted: bool = False, progress: bool = False) -> Iterator[R]:
+    def try_values(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> Iterator[R]:
         """The records of ``try_keys()``."""
-        return (value for _, value in self.try_items(allow_aborted, progress))
+        return (value for _, value in self.try_items(allow_aborted, progress, max_wait=max_wait))
+
+    # -- attempts (``Failures`` builds attempt() and mark_failed() on these) ----
+
+    def _begin(self, key: K) -> R:
+        return self._wrap(key, self._call("begin", key))  # type: ignore[no-any-return]
+
+    def _fail(self, key: K, info: dict[str, Any], wait: float) -> None:
+        self._call("fail", key, info, wait)
+
+    def _give_back(self, key: K) -> None:
+        self._call("give_back", key)
 
     def _bar(self, loop: Iterator[_T], progress: bool) -> Iterator[_T]:
         if not progress:
@@ -410,13 +532,13 @@ class ClientTracker(Fractions, ClientPOD[K, R]):
 TRACKER_CALLS = (
     "add add_if_absent mark_done mark_not_done done abort unabort aborted "
     "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
-    "should_try_add num_done num_tried num_aborted"
+    "should_try_add num_done num_tried num_aborted num_waiting next_due"
 ).split()
 
 
 def _forward(name: str) -> Callable[..., Any]:
     def call(self: ClientTracker[Any, Any], *args: Any, **kwargs: Any) -> Any:
-        return self._link.call(name, *args, **kwargs)
+        return self._call(name, *args, **kwargs)
 
     # Name, docstring and signature (through __wrapped__) of ProgressTracker's.
     functools.update_wrapper(call, getattr(ProgressTracker, name))

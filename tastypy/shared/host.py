@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tastypy.observe import apply, unwrap
-from tastypy.shared.work import Work
 
 #: POD and Tracker methods a client may call by name (all else is refused).
 POD_METHODS = (
@@ -23,8 +22,10 @@ POD_METHODS = (
 TRACKER_METHODS = (
     "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
     "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted"
+    "should_do_add should_try should_try_add num_done num_tried num_aborted num_waiting next_due"
 ).split()
+#: Names of the attempt operations (``tastypy.failures``) -> the tracker's methods.
+ATTEMPT_OPERATIONS = {"begin": "_begin", "fail": "_fail", "give_back": "_give_back"}
 
 #: Requests that never wait for another client's user lock: releasing it,
 #: and the creator's way out (which must not hang on a lock held elsewhere).
@@ -41,7 +42,9 @@ class Host:
     def __init__(self, pod: Any, kind: str) -> None:
         self.pod = pod
         self.name = "SharedTracker" if kind == "tracker" else "SharedPOD"
-        self.work = Work(pod, self.alive) if kind == "tracker" else None
+        self.work = pod._work if kind == "tracker" else None
+        if self.work is not None:
+            self.work.alive = self.alive  # its loops are the clients' (mark_done and abort free their keys)
         self.clients: dict[Any, int] = {}
         self.holder: Any = None
         self.depth = 0
@@ -110,17 +113,14 @@ class Host:
         )
         if self.work is not None:
             table.update(next=self._next, drop=self._drop)
+            table.update({name: self._method(method) for name, method in ATTEMPT_OPERATIONS.items()})
         return table
 
     def _method(self, name: str) -> Callable[..., Any]:
         method = getattr(self.pod, name)
-        ends_work = self.work is not None and name in ("mark_done", "abort")
 
         def run(cid: Any, *args: Any, **kwargs: Any) -> Any:
-            result = unwrap(method(*args, **kwargs))
-            if ends_work:
-                self.work.release_key(args[0])  # type: ignore[union-attr]
-            return result
+            return unwrap(method(*args, **kwargs))
 
         return run
 

@@ -50,10 +50,12 @@ def not_a_file(path: Path) -> IntegrityError:
     )
 
 
-def read_bytes(path: Path) -> bytes:
-    """The whole content of a regular file (not a link)."""
+def read_bytes(path: Path, start: int = 0) -> bytes:
+    """The content of a regular file (not a link) from byte ``start`` on."""
     fd = open_file(path)
     with open(fd, "rb", closefd=True) as f:
+        if start:
+            f.seek(start)
         return f.read()
 
 

@@ -42,7 +42,10 @@ from tastypy.store.manifest import (
     manifest_bytes,
     shard_check,
 )
-from tastypy.store.snapshot import Slot, Snapshot, read_snapshot
+from tastypy.store.snapshot import Slot, Snapshot, read_snapshot, read_tail
+
+#: ``(key, value_text before, value_text after)``, None for an absent key (see ``Store.follow``).
+Change = tuple[Key, "str | None", "str | None"]
 
 
 class _Sentinel(enum.Enum):
@@ -82,6 +85,8 @@ class _Undo:
 
 class Store:
     """The folder at ``path``: ``load()`` the last commit, ``commit()`` changes atomically."""
+
+    _snap: Snapshot
 
     def __init__(
         self, path: Path, gzipped: bool = False, file_size: int = 1000, read_only: bool = False
@@ -146,6 +151,74 @@ class Store:
             self._read(self.gzipped, self.file_size)
         self._fresh = False
 
+    def follow(self) -> list[Change] | None:
+        """Bring a read-only store to the last completed commit; what changed.
+
+        The changes since this store's last read (its open, ``refresh()`` or
+        ``follow()``), as ``(key, text_before, text_after)``, a text None where
+        the key was absent; a key changed and changed back may be listed.
+        Their cost is what changed, not the size of the folder: while the
+        writer journals its commits, only the bytes appended to the journal
+        since are read (the *tail*). When it compacted meanwhile, the shard
+        files it rewrote are read and compared with what was held (those it
+        kept are not read again). None when even that could not be done (the
+        folder was read whole again: count afresh).
+        """
+        self._check_open()
+        if not self._read_only:
+            raise ValueError(f"follow() reads what another process wrote: open {self.path} read-only")
+        self._fresh = False
+        snap = self._snap
+        tail = read_tail(self.path, snap)
+        if tail is None:
+            return self._follow_compaction()
+        batches, end, seq = tail
+        changes: list[Change] = []
+        for batch in batches:
+            ops = [(key, ktext, vtext) for key, ktext, vtext, _ in batch]
+            seen: dict[Key, str | None] = {}  # a key twice in one batch: its text in between
+            for key, _, vtext in ops:
+                if key in seen:
+                    before = seen[key]
+                else:
+                    slot = snap.index.get(key)
+                    before = None if slot is None else slot.entries[key]
+                if before is not None or vtext is not None:  # not the delete of an absent key
+                    changes.append((key, before, vtext))
+                seen[key] = vtext
+            _replay(snap, ops)
+        snap.journal_size, snap.seq = end, seq
+        if batches:
+            snap.last_sync = os.stat(self.path / snap.manifest["journal"]).st_mtime
+        return changes
+
+    def _follow_compaction(self) -> list[Change] | None:
+        old = self._snap
+        touched: list[Key] = []
+
+        def replay(snap: Snapshot, ops: list[tuple[Key, str, str | None]]) -> None:
+            touched.extend(key for key, _, _ in ops)
+            _replay(snap, ops)
+
+        try:
+            new = read_snapshot(self.path, old.gzipped, old.file_size, replay, previous=old)
+        except Exception:  # noqa: BLE001 (any failure: a whole read names the damage, if any)
+            self._read(old.gzipped, old.file_size)
+            return None
+        keys = set(touched)
+        for slot in chain(old.slots, new.slots):
+            if slot.name not in new.reused:  # a dirty slot's name is never reused
+                keys.update(slot.entries)
+        changes: list[Change] = []
+        for key in keys:
+            before, after = old.index.get(key), new.index.get(key)
+            text_before = None if before is None else before.entries[key]
+            text_after = None if after is None else after.entries[key]
+            if text_before != text_after:
+                changes.append((key, text_before, text_after))
+        self._snap = new
+        return changes
+
     def keys(self) -> Iterator[Key]:
         """The keys in order, as of the last ``refresh()`` or commit."""
         return chain.from_iterable([slot.entries for slot in self._snap.slots])
@@ -153,6 +226,18 @@ class Store:
     def items(self) -> Iterator[tuple[Key, str]]:
         """``(key, value_text)`` in order, as of the last ``refresh()`` or commit."""
         return chain.from_iterable([slot.entries.items() for slot in self._snap.slots])
+
+    def items_after(self, key: Key) -> Iterator[tuple[Key, str]]:
+        """``(key, value_text)`` in order from the entry after ``key`` (``KeyError`` if absent):
+        a cursor that costs a shard's worth of entries, not the position of ``key``."""
+        snap = self._snap
+        slot = snap.index[key]
+        entries = iter(slot.entries.items())
+        for found, _ in entries:
+            if found == key:
+                break
+        later = snap.slots[snap.slots.index(slot) + 1 :]
+        return chain(entries, chain.from_iterable([s.entries.items() for s in later]))
 
     def texts(self) -> Iterator[list[str]]:
         """The value texts in order, one list per shard (a few hundred or thousand each)."""

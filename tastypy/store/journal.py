@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tastypy.keys import Key
 from tastypy.store.durable import read_bytes
-from tastypy.store.format import damage, parse_lines
+from tastypy.store.format import damage, parse_lines, plain_lines
 
 _RECORD = '{"commit":%d,"lines":%d,"crc32":%d}\n'
 _FIX = "restore the folder from a backup"
@@ -33,12 +33,17 @@ def encode_batch(lines: list[str], seq: int) -> bytes:
     return body + (_RECORD % (seq, len(lines), zlib.crc32(body))).encode("ascii")
 
 
-def read_journal(path: Path) -> tuple[list[Batch], int, int]:
-    """The complete batches, the byte offset where they end, and the last sequence number."""
-    data = read_bytes(path)
+def read_journal(path: Path, start: int = 0, seq: int = 0) -> tuple[list[Batch], int, int]:
+    """The complete batches, the byte offset where they end, and the last sequence number.
+
+    ``start`` and ``seq``: where an earlier read ended and the number of its
+    last commit, to read only the batches appended since (the tail). Line
+    numbers in errors then count from ``start``.
+    """
+    data = read_bytes(path, start)
     batches: list[Batch] = []
     pending: list[bytes] = []
-    pos = end = seq = 0
+    pos = end = 0
     lineno = first = 1
     while True:
         nl = data.find(b"\n", pos)
@@ -62,7 +67,7 @@ def read_journal(path: Path) -> tuple[list[Batch], int, int]:
         raise damage(path, lineno, "the commit record runs on past its end", _FIX)
     if pending:
         _parse(pending, path, first)  # whole lines of a torn commit: still lines of ours
-    return batches, end, seq
+    return batches, start + end, seq
 
 
 def _check(path: Path, record: bytes, lines: list[bytes], seq: int, first: int) -> int:
@@ -85,4 +90,8 @@ def _parse(lines: list[bytes], path: Path, first: int, values: bool = True) -> B
         text = b"".join(lines).decode("utf-8")
     except UnicodeDecodeError:
         raise damage(path, first, "a commit holds bytes that are not UTF-8") from None
+    if not values:
+        plain = plain_lines(text)  # every line a set of a plain string key: one regex, no decoding
+        if plain is not None:
+            return [(key, f'"{key}"', vtext, None) for key, vtext in plain]
     return parse_lines(text[:-1].split("\n"), path, first, deletes=True, values=values) if text else []

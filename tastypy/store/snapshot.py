@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tastypy.keys import Key
 from tastypy.store.format import MANIFEST, damage, encode_key, read_shard
-from tastypy.store.journal import read_journal
+from tastypy.store.journal import Batch, read_journal
 from tastypy.store.manifest import (
     JOURNAL_NAME,
     SHARD_NAME,
@@ -63,6 +63,7 @@ class Snapshot:
         "journal_size",
         "last_sync",
         "manifest",
+        "reused",
         "seq",
         "slots",
     )
@@ -73,22 +74,30 @@ class Snapshot:
         self.manifest = manifest  # journal None: a 0.x folder no writer adopted yet
         self.last_sync = manifest["synced"]
         self.seq = self.journal_size = 0
+        self.reused: set[str] = set()  # shards taken from an earlier read, not read again
         self.gzipped: bool = manifest["gzipped"]
         self.file_size: int = manifest["file_size"]
 
 
-def read_snapshot(path: Path, gzipped: bool, file_size: int, apply: _Apply) -> Snapshot:
+def read_snapshot(
+    path: Path, gzipped: bool, file_size: int, apply: _Apply, previous: Snapshot | None = None
+) -> Snapshot:
     """Read the folder; ``apply(snapshot, ops)`` replays journaled changes.
 
     A writer may compact (and delete files) while a reader reads: if a file the
     manifest names is gone and the manifest changed meanwhile, read again.
+
+    ``previous``: an earlier read whose clean slots (entries as in their file)
+    stand for the shards of the same name and check instead of reading them
+    again: files are never changed in place. Their entries are copied, so
+    ``previous`` stays as it was.
     """
     for attempt in range(_READ_ATTEMPTS):
         if attempt:
             time.sleep(min(attempt * 0.001, 0.05))  # let a busy writer get ahead
         manifest = read_manifest(path)
         try:
-            return _read_files(path, manifest or legacy_manifest(path, gzipped, file_size), apply)
+            return _read_files(path, manifest or legacy_manifest(path, gzipped, file_size), apply, previous)
         except FileNotFoundError as exc:
             if read_manifest(path) == manifest:
                 raise damage(
@@ -98,11 +107,18 @@ def read_snapshot(path: Path, gzipped: bool, file_size: int, apply: _Apply) -> S
     raise OSError(f"{path}: the folder kept changing while being read; retry")
 
 
-def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply) -> Snapshot:
+def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply, previous: Snapshot | None) -> Snapshot:
     snap = Snapshot(manifest)
     legacy = manifest["journal"] is None
+    clean = {} if previous is None or legacy else {s.name: s for s in previous.slots if s.name and not s.dirty}
     for name in manifest["shards"]:
-        _add_shard(snap, path / name, None if legacy else manifest["checks"][name])
+        expect = None if legacy else manifest["checks"][name]
+        slot = clean.get(name)
+        if slot is not None and slot.check() == expect:
+            _add_slot(snap, Slot(name, dict(slot.entries), slot.nbytes, slot.crc, slot.ktexts), path / name)
+            snap.reused.add(name)
+        else:
+            _add_shard(snap, path / name, expect)
     if legacy:
         return snap
     journal = path / manifest["journal"]
@@ -117,18 +133,48 @@ def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply) -> Snapshot
 def _add_shard(snap: Snapshot, path: Path, expect: dict[str, Any] | None) -> None:
     pairs, ktexts, nbytes, crc = read_shard(path, expect)
     entries = dict(pairs)
-    slot = Slot(path.name, entries, nbytes, crc, ktexts or None)
+    if len(entries) < len(pairs):  # a key twice in one file: name its second line
+        _name_repeat(snap, path, [key for key, _ in pairs], ktexts)
+    _add_slot(snap, Slot(path.name, entries, nbytes, crc, ktexts or None), path)
+
+
+def _add_slot(snap: Snapshot, slot: Slot, path: Path) -> None:
     index = snap.index
     known = len(index)
-    index.update(dict.fromkeys(entries, slot))
-    if len(index) < known + len(pairs):  # a key seen before: name its line
-        seen: set[Key] = set().union(*[earlier.entries for earlier in snap.slots])
-        for n, (key, _) in enumerate(pairs, 1):
-            if key in seen:
-                ktext = ktexts.get(key) or encode_key(key)
-                raise damage(path, n, f"the key {ktext} appears a second time")
-            seen.add(key)
+    index.update(dict.fromkeys(slot.entries, slot))
+    if len(index) < known + len(slot.entries):  # a key seen before: name its line
+        _name_repeat(snap, path, list(slot.entries), slot.ktexts or {})
     snap.slots.append(slot)
+
+
+def _name_repeat(snap: Snapshot, path: Path, keys: list[Key], ktexts: dict[Key, str]) -> None:
+    seen: set[Key] = set().union(*[earlier.entries for earlier in snap.slots])
+    for n, key in enumerate(keys, 1):
+        if key in seen:
+            ktext = ktexts.get(key) or encode_key(key)
+            raise damage(path, n, f"the key {ktext} appears a second time")
+        seen.add(key)
+
+
+def read_tail(path: Path, snap: Snapshot) -> tuple[list[Batch], int, int] | None:
+    """The journal batches committed since ``snap`` was read, with the offset
+    where they end and the last commit number; None when the writer compacted
+    or adopted the folder since (its manifest changed: read the folder again).
+
+    Reads the bytes appended to the journal since, nothing else but the
+    manifest. A writer only ever appends whole batches to a journal (one that
+    is cut back after a failed sync is never appended to again: the next
+    commit compacts), so what was read before stays true.
+    """
+    manifest = read_manifest(path)
+    if manifest is None and snap.manifest["journal"] is None:
+        return [], 0, 0  # a 0.x folder no writer has adopted: it does not change
+    if manifest != snap.manifest:
+        return None
+    try:
+        return read_journal(path / manifest["journal"], snap.journal_size, snap.seq)
+    except FileNotFoundError:
+        return None  # compacted after the manifest was read
 
 
 def legacy_manifest(path: Path, gzipped: bool, file_size: int) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""What failed, and putting it back to do: ``tastypy failures`` and ``tastypy retry``.
+
+Both read the failure records that ``attempt()`` and ``mark_failed()`` leave
+(``_error``, ``_retry_at``: see ``tastypy.failures``). On a folder only the
+records whose text mentions ``_error`` are decoded, so a million records
+that mostly succeeded cost little more than reading their texts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tastypy.failures import ERROR, RETRY_AT
+
+
+@dataclass
+class Group:
+    """The failed keys that share an error type (or message)."""
+
+    count: int = 0
+    aborted: int = 0
+    example: Any = None
+    latest: float = 0.0
+    keys: list[Any] = field(default_factory=list)
+
+
+def failed(items: Iterable[tuple[Any, dict[str, Any]]]) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``(key, record)`` of the keys whose last try failed: not done, an ``_error``."""
+    for key, record in items:
+        if not record.get("_done") and isinstance(record.get(ERROR), dict):
+            yield key, record
+
+
+def folder_items(texts: Iterable[tuple[Any, str]]) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``(key, record)`` of a store's ``(key, text)`` pairs that may hold a failure."""
+    for key, text in texts:
+        if '"_error"' in text:
+            yield key, json.loads(text)
+
+
+def groups(items: Iterable[tuple[Any, dict[str, Any]]], by: str) -> dict[str, Group]:
+    """The failed keys of ``items`` by their error's ``by`` ('type' or 'message'), largest first."""
+    found: dict[str, Group] = {}
+    for key, record in failed(items):
+        error = record[ERROR]
+        name = str(error.get(by, "?"))
+        group = found.setdefault(name, Group(example=key))
+        group.count += 1
+        group.aborted += bool(record.get("_aborted"))
+        at = error.get("at")
+        if isinstance(at, (int, float)) and at > group.latest:
+            group.latest, group.example = at, key
+    return dict(sorted(found.items(), key=lambda pair: -pair[1].count))
+
+
+def chosen(
+    items: Iterable[tuple[Any, dict[str, Any]]], aborted_only: bool, error_type: str | None
+) -> Iterator[Any]:
+    """The keys ``tastypy retry`` resets: failed ones (with ``aborted_only``,
+    every aborted one), of ``error_type`` when given."""
+    for key, record in items:
+        if record.get("_done"):
+            continue
+        error = record.get(ERROR)
+        if aborted_only:
+            if not record.get("_aborted"):
+                continue
+        elif not isinstance(error, dict):
+            continue
+        if error_type is not None and not (isinstance(error, dict) and error.get("type") == error_type):
+            continue
+        yield key
+
+
+def reset(tracker: Any, keys: Iterable[Any]) -> int:
+    """Put ``keys`` back to do: no tries, not aborted, due now (their last
+    ``_error`` stays, until their next try). Returns how many."""
+    n = 0
+    for key in keys:
+        record = tracker[key]
+        record["_tries"] = 0
+        record["_aborted"] = False
+        record.pop(RETRY_AT, None)
+        n += 1
+    return n
+
+
+def waiting(items: Iterable[tuple[Any, dict[str, Any]]], now: float) -> tuple[int, float | None]:
+    """How many keys to do wait for their ``_retry_at``, and the first due time (any key)."""
+    count, first = 0, None
+    for _, record in items:
+        at = record.get(RETRY_AT)
+        if not isinstance(at, (int, float)) or record.get("_aborted"):
+            continue
+        if at > now and not record.get("_done"):
+            count += 1
+        first = at if first is None else min(first, at)
+    return count, first
