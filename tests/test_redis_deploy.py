@@ -50,3 +50,13 @@ def test_a_user_without_function_load_or_info_still_works(redis_url, admin):
     assert not admin.function_list()
     with pytest.raises(redis.exceptions.NoPermissionError):
         redis.Redis.from_url(_as(redis_url, "app")).set("other:key", 1)
+
+
+def test_a_server_with_info_renamed_still_works(tmp_path):
+    from redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "renamed", "--rename-command", "INFO", "").start()
+    try:
+        _work(server.url)  # no cluster found, the policy unchecked
+    finally:
+        server.stop()

@@ -123,8 +123,8 @@ def _cluster_enabled(plain: Any) -> bool:
 
     try:
         return bool(plain.info("cluster").get("cluster_enabled"))
-    except redis.exceptions.NoPermissionError:
-        return False  # a user without INFO: a Cluster must then be named in the URL
+    except redis.ResponseError:
+        return False  # INFO refused (ACL) or renamed: a Cluster must then be named in the URL
 
 
 def is_cluster(redis_client: Any) -> bool:
@@ -149,8 +149,8 @@ def eviction_policies(redis_client: Any) -> set[str] | None:
             infos = redis_client.info("memory", target_nodes=redis_client.PRIMARIES).values()
         else:
             infos = [redis_client.info("memory")]
-    except redis.exceptions.NoPermissionError:
-        return None
+    except redis.ResponseError:
+        return None  # INFO refused (ACL) or renamed
     return {str(info.get("maxmemory_policy", SAFE_POLICY)) for info in infos}
 
 
