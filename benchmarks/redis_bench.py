@@ -14,8 +14,11 @@ Starts its own ``redis-server`` on a unix socket in a temporary folder
   tasks, against a bare Redis queue (``LPUSH`` all, workers ``RPOP`` one
   and ``INCR`` its done mark until the queue is empty: two round trips a
   task, as ``try_keys()`` + ``mark_done()``); each task must be done
-  exactly once. (A ``BRPOP`` worker would add its timeout's idle wait at
-  the end to the floor's time.)
+  exactly once.
+* ``RedisTracker(prefetch=16)``: the same with batched claims, against the
+  plainest Redis list queue (``LPUSH`` all once, workers ``BRPOP`` one and
+  do nothing else: one round trip a task, no done mark; its last wait of
+  ``BRPOP_WAIT`` on the empty queue counts in its time).
 
 A run's time is from the first worker's start to the last one's end; the
 table gives the median of the repeats, the ratio to the floor of the same
@@ -39,6 +42,10 @@ from _redis import race, redis_server
 from tastypy.redis import RedisPOD, RedisTracker
 
 PROCS = 4
+#: Keys a prefetching try_keys() loop claims per round trip.
+PREFETCH = 16
+#: Seconds a BRPOP worker waits on the empty queue before it stops (part of the floor's time).
+BRPOP_WAIT = 0.05
 
 
 def w7(url: str, times: int) -> None:
@@ -57,6 +64,20 @@ def tracker_worker(url: str, _: int) -> None:
     tracker = RedisTracker(url, "tasks")
     for key in tracker.try_keys():
         tracker.mark_done(key)
+
+
+def prefetch_worker(url: str, _: int) -> None:
+    tracker = RedisTracker(url, "tasks", prefetch=PREFETCH)
+    for key in tracker.try_keys():
+        tracker.mark_done(key)
+
+
+def brpop_worker(url: str, _: int) -> None:
+    client = redis.Redis.from_url(url)
+    popped = 0
+    while client.brpop(["queue"], timeout=BRPOP_WAIT) is not None:
+        popped += 1
+    client.incrby("popped", popped)  # once per worker, for the check
 
 
 def queue_worker(url: str, _: int) -> None:
@@ -125,6 +146,9 @@ def bench(url: str, ops: int, tasks: int, repeats: int) -> None:
             client.lpush("queue", *range(at, min(tasks, at + 1000)))
         return tasks
 
+    def brpop_check(client):
+        assert int(client.get("popped")) == tasks and client.llen("queue") == 0
+
     def queue_check(client):
         keys = list(client.scan_iter("done:*", count=1000))
         assert len(keys) == tasks and all(int(v) == 1 for v in client.mget(keys))
@@ -134,6 +158,8 @@ def bench(url: str, ops: int, tasks: int, repeats: int) -> None:
         ("HINCRBY (floor)", hincrby, lambda c: PROCS * ops, hincrby_check),
         ("RedisTracker try_keys + mark_done", tracker_worker, tracker_prepare, tracker_check),
         ("LPUSH/RPOP queue (floor)", queue_worker, queue_prepare, queue_check),
+        (f"RedisTracker(prefetch={PREFETCH}) try_keys + mark_done", prefetch_worker, tracker_prepare, tracker_check),
+        ("LPUSH once, BRPOP + nothing per task (floor)", brpop_worker, queue_prepare, brpop_check),
     ]
     rates: dict = {name: [] for name, *_ in rows}
     cpus: dict = {name: [] for name, *_ in rows}
@@ -148,7 +174,7 @@ def bench(url: str, ops: int, tasks: int, repeats: int) -> None:
     print("| workload | per second | vs floor | server CPU µs/op |")
     print("| --- | ---: | ---: | ---: |")
     medians = {name: statistics.median(r) for name, r in rates.items()}
-    floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0]}
+    floors = {rows[0][0]: rows[1][0], rows[2][0]: rows[3][0], rows[4][0]: rows[5][0]}
     for name, *_ in rows:
         floor = floors.get(name, name)
         print(f"| {name} | {medians[name]:,.0f} | {medians[name] / medians[floor]:.2f} "

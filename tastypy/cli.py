@@ -50,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # redis.RedisError (NOPERM, OOM, MOVED...) of a URL#NAME target: one
+        # line too. Told by its module, so the command line needs no redis-py.
+        if not type(exc).__module__.startswith("redis."):
+            raise
+        where = next((_masked(v) for v in vars(args).values() if isinstance(v, str) and is_target(v)), "Redis")
+        print(f"tastypy {args.command}: {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,40 @@ def check_field(key: Any, field: str, value: Any) -> None:
         raise TypeError(f"{where} must be True or False, not {type(value).__name__} {value!r}")
 
 
+def duplicate_message(key: Any, where: Any) -> str:
+    """What ``add(key)`` of a present key says, for a tracker at ``where`` (a folder, or ``URL#NAME``)."""
+    return (
+        f"{key!r} is already in the tracker at {where}; "
+        "use add_if_absent() or add_many_if_absent() to skip present keys"
+    )
+
+
+def absent_error(key: Any, where: Any) -> KeyError:
+    """The error of a tracker method given a key the tracker at ``where`` has not got."""
+    return KeyError(
+        f"{key!r} is not in the tracker at {where}; add it first "
+        "with add() (or use should_do_add() / should_try_add())"
+    )
+
+
+def no_try_error(key: Any) -> ValueError:
+    """The error of ``decrement_tries(key)`` on a record with no try."""
+    return ValueError(f"tracker[{key!r}] has 0 tries: there is no try to take back")
+
+
+def check_record(key: Any, value: Any) -> None:
+    """Refuse what a change left in ``tracker[key]`` when it is no longer a record (the record guard)."""
+    if type(value) is not dict:
+        raise TypeError(f"tracker[{key!r}] must stay a dict (a task record), not {type(value).__name__}")
+    for field in DEFAULTS:
+        if field not in value:
+            raise TypeError(
+                f"cannot delete tracker[{key!r}][{field!r}]: every record keeps "
+                "_done, _tries and _aborted; set it instead (e.g. tracker.reset_tries(key))"
+            )
+        check_field(key, field, value[field])
+
+
 def normal_record(key: Any, value: Any) -> dict[str, Any]:
     """``value`` as the record ``tracker[key] = value`` stores: a dict in normal
     form with the special fields (defaults where absent), each checked."""

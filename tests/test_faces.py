@@ -29,6 +29,7 @@ REDIS_INIT = {
     "url": "extra: the Redis server, as redis.Redis.from_url takes it",
     "name": "extra: the POD's name inside that database",
     "lease": "extra: seconds a dead process's claims and lock outlive it",
+    "allow_eviction": "extra: proceed on a Redis server whose maxmemory-policy may evict keys",
 }
 
 #: (model, face, {public name: why it is absent from the face})
@@ -44,7 +45,8 @@ FACES = {
 #: Constructor differences, per face.
 INITS = {
     "SharedPOD": SHARED_INIT, "SharedTracker": SHARED_INIT,
-    "RedisPOD": REDIS_INIT, "RedisTracker": REDIS_INIT,
+    "RedisPOD": REDIS_INIT,
+    "RedisTracker": {**REDIS_INIT, "prefetch": "extra: keys a try_keys() loop claims per round trip"},
 }
 
 

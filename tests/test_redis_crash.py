@@ -174,9 +174,9 @@ def test_nothing_of_a_name_is_left_with_an_expiry_but_the_lock(redis_url):
 
 
 def test_a_server_gone_for_good_gives_a_clear_error_after_the_ride_out(tmp_path, monkeypatch):
-    from tastypy.redis import link
+    from tastypy.redis import connection
 
-    monkeypatch.setattr(link, "RIDE_OUT", 1.0)
+    monkeypatch.setattr(connection, "RIDE_OUT", 1.0)
     server = RedisServer(tmp_path / "gone").start()
     pod = RedisPOD(server.url, "p", init={"a": 1})
     server.stop()

@@ -1,9 +1,13 @@
 """Many machines: a POD or Tracker held by a Redis server.
 
-``link.py`` runs each operation of the client face as one Lua script
-(``scripts.py``) on the data layout of ``connect.py``; ``renew.py`` keeps
-this process's work claims and locks alive; ``face.py`` is what users hold;
-``target.py`` reads the command line's ``URL#NAME``.
+``link.RedisLink`` runs each operation of the client face as one Lua script
+(``scripts.py``; the Op engine in ``lua/``, fed by ``ops.py``) on the data
+layout of ``connect.py``. It is built by concern: ``connection.py``
+(clients, calls, errors), ``calls.py`` (FCALL, else EVALSHA),
+``mapping.py``, ``tracking.py`` (tracker methods, ``try_keys()`` claims),
+``lease.py`` (the lock, and the thread that renews claims and locks).
+``face.py`` is what users hold; ``target.py`` reads the command line's
+``URL#NAME``.
 
 The faces need redis-py (``pip install redis hiredis``: tastypy's ``[redis]``
 extra); they are imported on first use, so the rest of tastypy (the command

@@ -5,6 +5,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from tastypy.errors import TastypyError
+
 #: Seconds to connect, and to wait for any reply, before an error (never a hang).
 CONNECT_TIMEOUT = 3.0
 REPLY_TIMEOUT = 10.0
@@ -15,6 +17,8 @@ REPLY_TIMEOUT = 10.0
 #: owners (hash key -> loop), order (sorted set by insertion number),
 #: orphans (sorted set), loops (hash loop -> key).
 PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops")
+#: The Redis type of each part, then of the lock.
+TYPES = ("hash", "hash", "zset", "hash", "zset", "zset", "hash", "string")
 
 
 def check_name(name: Any) -> str:
@@ -65,9 +69,12 @@ def mask(url: str) -> str:
 
 
 def client(url: str) -> Any:
-    """A fresh redis-py client for ``url`` (its own connection pool), with time limits.
+    """A fresh redis-py client for ``url`` (its own connection pools), with time limits.
 
-    One retry, on a connection error only: a socket left from before a
+    A Redis Cluster (the URL says ``?cluster=true``, or the server says
+    ``cluster_enabled:1``) gets a ``RedisCluster``, which follows each
+    name's slot as it moves (MOVED, ASK, TRYAGAIN). A single server gets
+    one retry, on a connection error only: a socket left from before a
     server restart is replaced once. A reply that times out is never sent
     again (the call may have been applied).
     """
@@ -75,13 +82,76 @@ def client(url: str) -> Any:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=REPLY_TIMEOUT,
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-        decode_responses=True,
-    )
+    url, cluster = cluster_flag(url)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "socket_timeout": REPLY_TIMEOUT,
+        "decode_responses": True,
+    }
+    if cluster is not True:
+        plain = redis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)), **options
+        )
+        if cluster is False or not _cluster_enabled(plain):
+            return plain
+        plain.close()
+    if not url.startswith(("redis://", "rediss://")):
+        raise ValueError(f"a Redis Cluster is reached over TCP (redis:// or rediss://), not {mask(url)}")
+    from redis.cluster import RedisCluster
+
+    return RedisCluster.from_url(url, **options)
+
+
+def cluster_flag(url: str) -> tuple[str, bool | None]:
+    """``url`` without its ``cluster=`` query parameter, and what that said (None: ask the server)."""
+    parts = urllib.parse.urlsplit(url)
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    said = [v for k, v in pairs if k == "cluster"]
+    if not said:
+        return url, None
+    value = said[-1].lower()
+    if value not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError(f"cluster= in a Redis URL is true or false, not {said[-1]!r} ({mask(url)})")
+    query = urllib.parse.urlencode([(k, v) for k, v in pairs if k != "cluster"])
+    # By hand: urlunsplit would turn unix:///path into unix:/path.
+    rest = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    return rest, value in ("true", "yes", "1")
+
+
+def _cluster_enabled(plain: Any) -> bool:
+    import redis
+
+    try:
+        return bool(plain.info("cluster").get("cluster_enabled"))
+    except redis.ResponseError:
+        return False  # INFO refused (ACL) or renamed: a Cluster must then be named in the URL
+
+
+def is_cluster(redis_client: Any) -> bool:
+    """Whether ``redis_client`` is a ``RedisCluster``."""
+    return hasattr(redis_client, "get_primaries")
+
+
+class EvictionError(TastypyError):
+    """The Redis server may delete a name's keys by itself (its ``maxmemory-policy`` evicts)."""
+
+
+#: The only ``maxmemory-policy`` under which Redis never deletes a key by itself.
+SAFE_POLICY = "noeviction"
+
+
+def eviction_policies(redis_client: Any) -> set[str] | None:
+    """The ``maxmemory-policy`` of the server (of every primary of a Cluster); None if not allowed to ask."""
+    import redis
+
+    try:
+        if is_cluster(redis_client):
+            infos = redis_client.info("memory", target_nodes=redis_client.PRIMARIES).values()
+        else:
+            infos = [redis_client.info("memory")]
+    except redis.ResponseError:
+        return None  # INFO refused (ACL) or renamed
+    return {str(info.get("maxmemory_policy", SAFE_POLICY)) for info in infos}
 
 
 def unreachable(where: str, url: str, error: Exception) -> ConnectionError:

@@ -27,7 +27,8 @@ class RedisPersistentOrderedDict(ClientPOD[K, V]):
 
     :param url: a Redis URL as :meth:`redis.Redis.from_url` takes it
         (``redis://:password@host:6379/0``, ``rediss://`` for TLS,
-        ``unix:///run/redis.sock?db=0``).
+        ``unix:///run/redis.sock?db=0``). A Redis Cluster is found by
+        itself, or named: ``?cluster=true``.
     :param name: names this POD in that database: a non-empty string
         without ``{`` or ``}``.
     :param init: a mapping or an iterable of ``(key, value)`` pairs, added
@@ -35,6 +36,12 @@ class RedisPersistentOrderedDict(ClientPOD[K, V]):
     :param lease: seconds that the lock (and a tracker's claim on a key)
         lasts past its holder's death or loss of the network; renewed while
         the holder's process lives.
+    :param allow_eviction: open the name even on a server whose
+        ``maxmemory-policy`` may evict keys (the risk: "Deploying Redis");
+        by default that is refused.
+    :raises EvictionError: the server's ``maxmemory-policy`` may evict keys.
+    :raises IntegrityError: another client wrote into the name's keys
+        (the message names ``URL#NAME`` and the key).
     :raises ConnectionError: the server cannot be used (the message names
         the URL, its password masked).
     :raises ValueError: a bad name, or the name holds a tracker.
@@ -50,8 +57,9 @@ class RedisPersistentOrderedDict(ClientPOD[K, V]):
         init: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
         *,
         lease: float = 30.0,
+        allow_eviction: bool = False,
     ) -> None:
-        self._link = RedisLink(url, name, self._kind, lease=lease)
+        self._link = RedisLink(url, name, self._kind, lease=lease, allow_eviction=allow_eviction)
         self._link.open()
         if init is not None:
             self.update(init)
@@ -95,6 +103,12 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         of seconds by try number (the last repeats),
         ``tastypy.exponential(first, cap)``, or ``f(tries, error)``
         returning seconds; ``None`` (the default): no wait.
+    :param allow_eviction: as for ``RedisPOD``.
+    :param prefetch: keys a ``try_keys()`` loop claims per round trip, each
+        with its own lease (fewer round trips for short tasks). A loop that
+        ends gives back the keys it never started, their tries taken back;
+        a process that dies holding some leaves them counted as tried
+        (never over ``max_tries``).
     :raises ConnectionError: the server cannot be used (the message names
         the URL, its password masked).
     :raises ValueError: a bad name or option, or the name holds a POD.
@@ -111,9 +125,11 @@ class RedisProgressTracker(ClientTracker[K, R], RedisPersistentOrderedDict[K, R]
         *,
         lease: float = 30.0,
         backoff: Any = None,
+        allow_eviction: bool = False,
+        prefetch: int = 1,
     ) -> None:
         self.backoff = check_backoff(backoff)
-        self._link = RedisLink(url, name, self._kind, max_tries, lease)
+        self._link = RedisLink(url, name, self._kind, max_tries, lease, allow_eviction, prefetch)
         self._link.open()
         if init is not None:
             self.update(init)

@@ -4,18 +4,15 @@ The Lua engine (``lua/apply.lua``) works on the stored text itself and never
 decodes it (Redis's ``cjson`` would turn ``[]`` into ``{}``, reorder keys and
 round big ints). What only Python can decide (float or big-int arithmetic,
 ``remove``, ``sort``, type errors...) comes back as ``FALLBACK``: the host
-then reads the text, runs ``apply_text`` and writes the result back if the
-text has not changed meanwhile (``apply_key`` shows how).
+then reads the text, applies the Op in Python and writes the result back
+if the text has not changed meanwhile (``mapping.MappingOps._apply``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
-
-import redis.exceptions
 
 from tastypy.observe import Op, apply, encode
 
@@ -48,7 +45,6 @@ if new ~= text then
 end
 return {1, result}
 """
-_APPLY_SHA = hashlib.sha1(APPLY_SCRIPT.encode()).hexdigest()
 
 _ERRORS = {"KeyError": KeyError, "IndexError": IndexError}
 
@@ -107,32 +103,3 @@ def apply_text(text: bytes | str, op: Op) -> tuple[str, Any]:
     root = {op.path[0]: json.loads(text)}
     result = apply(op, root)
     return encode(root[op.path[0]]), result
-
-
-def apply_key(client: Any, key: str, op: Op) -> Any:
-    """Apply ``op`` to the JSON text in string ``key``: in Lua, else in Python.
-
-    The Python path is a compare-and-set (``WATCH``): it retries when
-    another client changed the text between read and write.
-    """
-    args = op_args(op)
-    try:
-        reply = client.evalsha(_APPLY_SHA, 1, key, *args)
-    except redis.exceptions.NoScriptError:
-        reply = client.eval(APPLY_SCRIPT, 1, key, *args)
-    if reply[0] == 1:
-        return decode_result(op, reply[1])
-    if reply[1] not in (FALLBACK, FALLBACK.encode()):
-        raise error(reply[1], reply[2])
-    with client.pipeline() as pipe:
-        while True:
-            pipe.watch(key)
-            text = pipe.get(key)
-            new, result = apply_text(text, op)
-            pipe.multi()
-            pipe.set(key, new.encode())
-            try:
-                pipe.execute()
-            except redis.exceptions.WatchError:
-                continue
-            return result

@@ -21,38 +21,67 @@ from tastypy.redis.ops import LUA_ENGINE
 _COMMON = r"""
 local V, M, C, W, O, R, L, TRACKER, call
 
--- Each script starts here: the keys and kind of this call, then the kind check.
-local function begin(keys, argv)
+-- Each script starts here: the keys and kind of this call, then the kind
+-- check. A read-only script (no-writes) leaves a new name's kind unset.
+local function begin(keys, argv, readonly)
   V, M, C, W, O, R, L = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   TRACKER = argv[1] == 'tracker'
   call = redis.call  -- not there while a function library loads
   local kind = call('HGET', M, 'kind')
   if not kind then
-    call('HSET', M, 'kind', argv[1])
+    -- values without their meta hash: counters and order would restart
+    if call('EXISTS', V) == 1 then return redis.error_reply('TASTYPY-NOMETA') end
+    if not readonly then call('HSET', M, 'kind', argv[1]) end
   elseif kind ~= argv[1] then
     return redis.error_reply('TASTYPY-KIND ' .. kind)
   end
 end
 
-local function fields(text)
-  return string.match(text, '^{"_done":(%a+),"_tries":(%d+),"_aborted":(%a+)(.*)$')
+-- the key k's record cannot be read: the caller names it (length first: a key text may hold spaces)
+local function damaged(k)
+  error({err = 'TASTYPY-DAMAGED ' .. #k .. ' ' .. k})
+end
+
+-- done, tries, aborted and the rest of a record's text: its first three
+-- fields as tastypy writes them, else (another tool wrote it) wherever
+-- they are. Given k, a record that has not got them is refused by name.
+local function fields(text, k)
+  if text then
+    local d, t, a, rest = string.match(text, '^{"_done":(%a+),"_tries":(%d+),"_aborted":(%a+)([,}].*)$')
+    if (d == 'true' or d == 'false') and (a == 'true' or a == 'false') and (t == '0' or string.byte(t) ~= 48)
+      and not (string.find(rest, '"_done":', 1, true) or string.find(rest, '"_tries":', 1, true)
+        or string.find(rest, '"_aborted":', 1, true)) then
+      return d, t, a, rest
+    end
+    if not tastypy_record_fields then tastypy_load() end
+    local ok, d2, t2, a2, rest2 = pcall(tastypy_record_fields, text)
+    if ok and d2 then return d2, t2, a2, rest2 end
+  end
+  if k then damaged(k) end
+end
+
+local function bits(d, t, a)
+  return d == 'true' and 1 or 0, t ~= '0' and 1 or 0, a == 'true' and 1 or 0
 end
 
 local function flags(text)
   if not TRACKER or not text then return 0, 0, 0 end
   local d, t, a = fields(text)
   if not d then return 0, 0, 0 end
-  return d == 'true' and 1 or 0, t ~= '0' and 1 or 0, a == 'true' and 1 or 0
+  return bits(d, t, a)
 end
 
 -- the counters follow every change of a record, in the same step
-local function recount(old, new)
-  if not TRACKER then return end
-  local d0, t0, a0 = flags(old)
-  local d1, t1, a1 = flags(new)
+local function count(d0, t0, a0, d1, t1, a1)
   if d1 ~= d0 then call('HINCRBY', M, 'done', d1 - d0) end
   if t1 ~= t0 then call('HINCRBY', M, 'tried', t1 - t0) end
   if a1 ~= a0 then call('HINCRBY', M, 'aborted', a1 - a0) end
+end
+
+local function recount(old, new)
+  if not TRACKER then return end
+  local d0, t0, a0 = flags(old)
+  count(d0, t0, a0, flags(new))
 end
 
 local function release(k)
@@ -100,13 +129,22 @@ local function less(t, m)
   return #t < #m or (#t == #m and t < m)
 end
 
-local function todo(text, allow, max)
-  local d, t, a = fields(text)
+local function todo(text, allow, max, k)
+  local d, t, a = fields(text, k)
   return d == 'false' and (allow or a == 'false') and (max == '0' or less(t, max))
 end
 
 local function record(d, t, a, rest)
   return '{"_done":' .. d .. ',"_tries":' .. t .. ',"_aborted":' .. a .. rest
+end
+
+-- whether the caller may be handed text as a value (else Python decodes it
+-- first, and deletes it only if it is one: a pop must not lose what it
+-- cannot return)
+local function readable(text)
+  if not tastypy_json then tastypy_load() end
+  local ok, json = pcall(tastypy_json, text)
+  return ok and json and (not TRACKER or fields(text) ~= nil)
 end
 
 local function now()
@@ -122,14 +160,26 @@ end
 #: ARGV: kind, key, text.
 SET = "put(ARGV[2], ARGV[3])"
 
-#: ARGV: kind, key. Returns the old text, or nil when absent.
-DELETE = "return del(ARGV[2])"
+#: ARGV: kind, key, check ('1': pop, which returns the value). Returns {1,
+#: old text} (deleted), {0, old text} (not deleted: Python must read it
+#: first), or nil when absent.
+DELETE = """
+local old = call('HGET', V, ARGV[2])
+if not old then return false end
+if ARGV[3] == '1' and not readable(old) then return {0, old} end
+del(ARGV[2])
+return {1, old}
+"""
 
-#: ARGV: kind. Returns {key, text} of the last key, or nil when empty.
+#: ARGV: kind. Returns {1, key, text} of the last key (deleted), {0, key,
+#: text} (not deleted, as for DELETE), or nil when empty.
 POPITEM = """
 local last = call('ZRANGE', O, -1, -1)[1]
 if not last then return false end
-return {last, del(last)}
+local old = call('HGET', V, last)
+if not old or not readable(old) then return {0, last, old or ''} end
+del(last)
+return {1, last, old}
 """
 
 #: ARGV: kind, key, text. Returns the text now stored.
@@ -150,15 +200,14 @@ if not tastypy_apply then tastypy_load() end
 local k = ARGV[2]
 local old = call('HGET', V, k)
 if not old then return {2} end
-local new, result, detail = tastypy_apply(old, ARGV, 3)
+-- text another client wrote (spaces, trailing bytes, not JSON): Python decides
+local ok, compact = pcall(tastypy_compact, old)
+if not (ok and compact) then return {0, 'fallback', ''} end
+local done, new, result, detail = pcall(tastypy_apply, old, ARGV, 3)
+if not done then return {0, 'fallback', ''} end
 if not new then return {0, result, detail} end
 if new == old then return {1, result} end
-if TRACKER then
-  local d, t, a = fields(new)
-  if not ((d == 'true' or d == 'false') and (a == 'true' or a == 'false')) then
-    return {0, 'fallback', ''}
-  end
-end
+if TRACKER and not fields(new) then return {0, 'fallback', ''} end
 call('HSET', V, k, new)
 recount(old, new)
 return {1, result}
@@ -215,7 +264,8 @@ FIELD = """
 local k, what = ARGV[2], ARGV[3]
 local old = call('HGET', V, k)
 if not old then return false end
-local d, t, a, rest = fields(old)
+local d0, t0, a0, rest = fields(old, k)
+local d, t, a = d0, t0, a0
 if what == 'done' then d = 'true'
 elseif what == 'not_done' then d = 'false'
 elseif what == 'abort' then a = 'true'
@@ -227,7 +277,8 @@ else t = dec(t) end
 local new = record(d, t, a, rest)
 if new ~= old then
   call('HSET', V, k, new)
-  recount(old, new)
+  local x, y, z = bits(d0, t0, a0)
+  count(x, y, z, bits(d, t, a))  -- from the fields read once
 end
 if what == 'done' or what == 'abort' then release(k) end
 return 1
@@ -243,14 +294,22 @@ if not old then
   old = '{"_done":false,"_tries":0,"_aborted":false}'
   put(k, old)
 end
-if not todo(old, allow, max) then return 0 end
+if not todo(old, allow, max, k) then return 0 end
 if ARGV[6] == '1' then
-  local d, t, a, rest = fields(old)
+  local d, t, a, rest = fields(old, k)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
   recount(old, new)
 end
 return 1
+"""
+
+#: ARGV: kind, key, allow_aborted ('1' or ''), max_tries. Read-only
+#: ``should_do()``: nil when absent, else 0 or 1.
+PEEK = """
+local old = call('HGET', V, ARGV[2])
+if not old then return false end
+return todo(old, ARGV[3] == '1', ARGV[4], ARGV[2]) and 1 or 0
 """
 
 #: ARGV: kind, start position, count, test ('todo' or 'aborted'),
@@ -264,7 +323,7 @@ if #got > 0 then out[1] = num(tonumber(got[#got]) + 1) end
 for i = 1, #got, 2 do
   local text = call('HGET', V, got[i])
   local keep
-  if test == 'todo' then keep = todo(text, allow, max) else keep = select(3, fields(text)) == 'true' end
+  if test == 'todo' then keep = todo(text, allow, max, got[i]) else keep = select(3, fields(text, got[i])) == 'true' end
   if keep then
     out[#out + 1] = got[i]
     out[#out + 1] = values and text or ''
@@ -274,94 +333,117 @@ return out
 """
 
 #: ARGV: kind, loop id, start position, allow_aborted, max_tries, values,
-#: lease (ms), how many keys to look at, then keys the scan passes over
-#: (orphans this loop had ahead of it). Drops the loop's previous claim,
-#: turns expired claims into orphans, then claims (and counts a try of) the
-#: first orphan, else the first key from ``start``, that is to do and not
-#: claimed. Returns {'key', key, next start, text or '', the position of an
-#: orphan or ''}, {'more', next start} when nothing was found within the
-#: budget, or {'end'}.
+#: lease (ms), how many keys to look at, how many keys to claim, how many
+#: keys to release, the keys to release (handed to the loop earlier and not
+#: finished: freed if the loop still holds them), then keys the scan passes
+#: over (orphans this loop had ahead of it). Turns expired claims into
+#: orphans, then claims (and counts a try of) up to the number asked: first
+#: orphans, then keys from ``start``, that are to do and not claimed, each
+#: with a lease of its own. Returns {'keys', key, next start, text or '',
+#: the position of an orphan or '', ...}, {'more', next start} when nothing
+#: was found within the budget, or {'end'}.
 NEXT = """
 local loop, start, allow, max = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
-local values, lease, budget = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
+local values, lease, budget, want = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local time = now()
+local releases = tonumber(ARGV[10])
+for i = 11, 10 + releases do
+  if call('HGET', W, ARGV[i]) == loop then release(ARGV[i]) end
+end
 local skip = {}
-for i = 9, #ARGV do skip[ARGV[i]] = true end
-
--- the loop's previous key (most often released already by mark_done);
--- hand() overwrites the loop's entry, the other ends delete it
-local prev = call('HGET', L, loop)
-if prev and call('HGET', W, prev) == loop then release(prev) end
+for i = 11 + releases, #ARGV do skip[ARGV[i]] = true end
 
 for _, k in ipairs(call('ZRANGEBYSCORE', C, '-inf', time, 'LIMIT', 0, budget)) do
-  local owner = call('HGET', W, k)
   release(k)
-  if owner and call('HGET', L, owner) == k then call('HDEL', L, owner) end
   local position = call('ZSCORE', O, k)
   if position then call('ZADD', R, position, k) end
 end
+
+local out = {'keys'}
 
 local function after(k)
   return num(tonumber(call('ZSCORE', O, k)) + 1)
 end
 
 local function hand(k, old, next, orphan)
-  local d, t, a, rest = fields(old)
+  local d, t, a, rest = fields(old, k)
   local new = record(d, inc(t), a, rest)
   call('HSET', V, k, new)
-  recount(old, new)
+  if t == '0' then call('HINCRBY', M, 'tried', 1) end  -- only the try changes
   call('HSET', W, k, loop)
-  call('HSET', L, loop, k)
   call('ZADD', C, time + lease, k)
-  return {'key', k, next, values and new or '', orphan or ''}
+  skip[k] = true
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4] = k, next, values and new or '', orphan or ''
+  return n + 4 >= 1 + 4 * want
 end
 
 for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   call('ZREM', R, k)
   local text = call('HGET', V, k)
-  if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max) then
-    return hand(k, text, start, num(call('ZSCORE', O, k)))
+  if text and call('HEXISTS', W, k) == 0 and todo(text, allow, max, k) then
+    if hand(k, text, start, num(call('ZSCORE', O, k))) then return out end
   end
 end
 
--- in small batches, without scores (only the key handed out needs its
+-- in small batches, without scores (only a key handed out needs its
 -- position): the key is most often among the first few
-local from, seen, batch = start, 0, 8
+local from, seen, batch = start, 0, math.max(8, want)
 while seen < budget do
   local got = call('ZRANGEBYSCORE', O, from, '+inf', 'LIMIT', 0, batch)
-  for _, k in ipairs(got) do
+  for i, k in ipairs(got) do
     if not skip[k] and call('HEXISTS', W, k) == 0 then
       local text = call('HGET', V, k)
-      if todo(text, allow, max) then return hand(k, text, after(k)) end
+      if todo(text, allow, max, k) then
+        if hand(k, text, after(k)) then return out end
+      end
     end
   end
   if #got < batch then
-    call('HDEL', L, loop)
+    if #out > 1 then return out end
     return {'end'}
   end
   from = after(got[#got])
   seen = seen + batch
   batch = math.min(4 * batch, 256)
+  if #out > 1 then
+    -- the last key's next start already lies past what was handed
+    return out
+  end
 end
-call('HDEL', L, loop)
+if #out > 1 then return out end
 return {'more', from}
 """
 
-#: ARGV: kind, loop id. The loop ended: its key is free.
+#: ARGV: kind, loop id, how many keys to release, those keys, then keys to
+#: give back. The loop ended: the keys it was handed and did not finish
+#: are free; those it claimed and never started are free with their try
+#: taken back.
 DROP = """
-local k = call('HGET', L, ARGV[2])
-if k then
-  if call('HGET', W, k) == ARGV[2] then release(k) end
-  call('HDEL', L, ARGV[2])
+local loop, releases = ARGV[2], tonumber(ARGV[3])
+for i = 4, #ARGV do
+  local k = ARGV[i]
+  if call('HGET', W, k) == loop then
+    release(k)
+    local old = i > 3 + releases and call('HGET', V, k)
+    if old then
+      local d, t, a, rest = fields(old)
+      if d and t ~= '0' then
+        local new = record(d, dec(t), a, rest)
+        call('HSET', V, k, new)
+        recount(old, new)
+      end
+    end
+  end
 end
 """
 
-#: ARGV: kind, lease (ms), loop ids... Extends the claims these loops still hold.
+#: ARGV: kind, lease (ms), then (loop id, key) pairs. Extends the claims
+#: these loops still hold.
 RENEW = """
 local expiry = now() + tonumber(ARGV[2])
-for i = 3, #ARGV do
-  local k = call('HGET', L, ARGV[i])
-  if k and call('HGET', W, k) == ARGV[i] then call('ZADD', C, 'XX', expiry, k) end
+for i = 3, #ARGV, 2 do
+  if call('HGET', W, ARGV[i + 1]) == ARGV[i] then call('ZADD', C, 'XX', expiry, ARGV[i + 1]) end
 end
 """
 
@@ -391,6 +473,7 @@ KEYS = {
     "PUT_MANY": 5,
     "ADD": 5,
     "SHOULD": 5,
+    "PEEK": 2,
     "SCAN": 5,
     "DELETE": 6,
     "POPITEM": 6,
@@ -404,17 +487,41 @@ KEYS = {
 _BODIES = {name: globals()[name] for name in KEYS}
 _LOCK_BODIES = {"LOCK_RENEW": LOCK_RENEW, "LOCK_FREE": LOCK_FREE}
 
+#: Redis 7 function flags. ``no-writes``: a read, run at ``maxmemory`` too
+#: (and never writes). ``allow-oom``: frees memory, so it runs at
+#: ``maxmemory`` too. Any other function is refused whole at ``maxmemory``
+#: before it starts (all or nothing). ``EVAL`` scripts carry no flags (Redis
+#: 6 has none): Redis 7 then refuses only a script's first growing write.
+FLAGS = {
+    "SCAN": "no-writes",
+    "PEEK": "no-writes",
+    "DELETE": "allow-oom",
+    "POPITEM": "allow-oom",
+    "CLEAR": "allow-oom",
+    "DROP": "allow-oom",
+    "LOCK_FREE": "allow-oom",
+}
+
 
 def _function(name: str) -> str:
     if name in _LOCK_BODIES:
         return f"function(KEYS, ARGV)\n{_LOCK_BODIES[name]}end"
-    begin = "local bad = begin(KEYS, ARGV)\nif bad then return bad end\n"
+    readonly = "true" if FLAGS.get(name) == "no-writes" else "false"
+    begin = f"local bad = begin(KEYS, ARGV, {readonly})\nif bad then return bad end\n"
     return f"function(KEYS, ARGV)\n{begin}{_BODIES[name]}end"
+
+
+def _register(name: str) -> str:
+    flags = f"{{'{FLAGS[name]}'}}" if name in FLAGS else "{}"
+    return (
+        f"redis.register_function{{function_name='{FUNCTIONS[name]}', "
+        f"callback={_function(name)}, flags={flags}}}\n"
+    )
 
 
 #: Each script as ``EVAL`` runs it: the helpers (each call defines them again), then its body.
 SCRIPTS = {
-    name: _COMMON + (LUA_ENGINE if name == "APPLY" else "") + f"return ({_function(name)})(KEYS, ARGV)\n"
+    name: LUA_ENGINE + _COMMON + f"return ({_function(name)})(KEYS, ARGV)\n"
     for name in [*_BODIES, *_LOCK_BODIES]
 }
 
@@ -428,7 +535,7 @@ FUNCTIONS = {name: f"tastypy_{VERSION}_{name.lower()}" for name in SCRIPTS}
 #: helpers and the Op engine are set up once, when the server loads it.
 LIBRARY = (
     f"#!lua name=tastypy_{VERSION}\n"
-    + _COMMON
     + LUA_ENGINE
-    + "".join(f"redis.register_function('{FUNCTIONS[name]}', {_function(name)})\n" for name in SCRIPTS)
+    + _COMMON
+    + "".join(_register(name) for name in SCRIPTS)
 )

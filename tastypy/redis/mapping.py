@@ -1,0 +1,263 @@
+"""The mapping operations of a RedisLink: the POD's methods, reading in chunks, ``.set`` ops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from tastypy.keys import check_key
+from tastypy.observe import Op, apply, encode, normalize, unwrap
+from tastypy.records import RecordDict, absent_error, check_record, normal_record
+from tastypy.redis import ops
+from tastypy.redis.calls import Scripts
+from tastypy.redis.connection import BATCH
+from tastypy.store.format import encode_key
+
+_MISSING = object()
+
+
+class MappingOps(Scripts):
+    """A POD's methods, each one script or one command on the name's keys."""
+
+    #: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``), by method (set by ``RedisLink``).
+    TOP: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    # -- keys and values -------------------------------------------------------
+
+    def _key(self, key: Any) -> str:
+        return encode_key(check_key(key))
+
+    def _lookup(self, key: Any) -> str | None:
+        """The key text to read ``key`` under; None for a key no POD can hold."""
+        try:
+            return encode_key(key)
+        except TypeError:
+            hash(key)  # unhashable: the TypeError a dict gives
+            return None
+
+    def _text(self, key: Any, value: Any) -> str:
+        if self._tracker:
+            return encode(self._record(key, value))
+        return encode(normalize(value, (key,)))
+
+    def _record(self, key: Any, value: Any) -> dict[str, Any]:
+        return normal_record(key, value)
+
+    def _absent(self, key: Any) -> KeyError:
+        if self._tracker:
+            return absent_error(key, self.where)
+        return KeyError(key)
+
+    # -- the POD's methods -------------------------------------------------------
+
+    def _getitem(self, key: Any) -> Any:
+        found, value = self._get(key)
+        if not found:
+            raise KeyError(key)
+        return value
+
+    def _get(self, key: Any) -> tuple[bool, Any]:
+        ktext = self._lookup(key)
+        if ktext is None:
+            return False, None
+        text = self._client().hget(self._values, ktext)
+        if text is None:
+            return False, None
+        return True, self._value(ktext, text)
+
+    def _setitem(self, key: Any, value: Any) -> None:
+        self._run("SET", self._key(key), self._text(key, value))
+
+    def _delitem(self, key: Any) -> None:
+        ktext = self._lookup(key)
+        if ktext is None or self._run("DELETE", ktext, "") is None:
+            raise KeyError(key)
+
+    def _contains(self, key: Any) -> bool:
+        ktext = self._lookup(key)
+        return ktext is not None and bool(self._client().hexists(self._values, ktext))
+
+    def _len(self) -> int:
+        count: int = self._client().hlen(self._values)
+        return count
+
+    def _pop(self, key: Any, default: Any = _MISSING) -> Any:
+        ktext = self._lookup(key)
+        got = None if ktext is None else self._run("DELETE", ktext, "1")
+        if ktext is None or got is None:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        if got[0] == 1:
+            return self._value(ktext, got[1])
+        value = self._value(ktext, got[1])  # what the engine could not vouch for
+        if self._run("CAS", ktext, got[1], ""):
+            return value
+        return self._pop(key, default)  # changed meanwhile
+
+    def _popitem(self) -> tuple[Any, Any]:
+        got = self._run("POPITEM")
+        if got is None:
+            raise KeyError(f"popitem(): {self.where} is empty")
+        key, ktext, text = self._key_of(got[1]), got[1], got[2]
+        if got[0] == 1:
+            return key, self._value(ktext, text)
+        if not text:
+            raise self._damaged(ktext, None, "")
+        value = self._value(ktext, text)  # what the engine could not vouch for
+        if self._run("CAS", ktext, text, ""):
+            return key, value
+        return self._popitem()  # changed meanwhile
+
+    def _setdefault(self, key: Any, default: Any = None) -> Any:
+        ktext = self._key(key)
+        try:
+            text = self._text(key, default)
+        except (TypeError, ValueError):
+            # A default that could not be stored matters only if it must be.
+            found, value = self._get(key)
+            if found:
+                return value
+            raise
+        return self._value(ktext, self._run("SETDEFAULT", ktext, text))
+
+    def _update(self, pairs: Any = (), **kwargs: Any) -> None:
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        checked = []
+        for pair in [*items, *kwargs.items()]:
+            try:
+                key, value = pair
+            except (TypeError, ValueError):
+                raise TypeError(f"update() needs a mapping or (key, value) pairs, got {pair!r}") from None
+            check_key(key)
+            checked.append((key, unwrap(value)))
+        if self._tracker:
+            self._merge(checked)
+            return
+        args: list[str] = []
+        for key, value in checked:
+            args += [self._key(key), self._text(key, value)]
+        if args:
+            self._run("PUT_MANY", *args)
+
+    def _merge(self, pairs: list[tuple[Any, Any]]) -> None:
+        """The tracker's update: each dict merged into its record, all or nothing."""
+        for key, value in pairs:
+            if not isinstance(value, dict):
+                self._record(key, value)  # raises the TypeError that names the key
+        ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
+        while True:
+            olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
+            merged: dict[str, tuple[Any, dict[str, Any]]] = {}
+            for key, value in pairs:
+                ktext = self._key(key)
+                if ktext not in merged:
+                    old = olds[ktext]
+                    merged[ktext] = (key, self._value(ktext, old) if old is not None else {})
+                merged[ktext] = (key, {**merged[ktext][1], **value})
+            args: list[str] = []
+            for ktext, (key, record) in merged.items():
+                args += [ktext, olds[ktext] or "", encode(self._record(key, record))]
+            if not args or self._run("CAS", *args):
+                return
+
+    def _clear(self) -> None:
+        self._run("CLEAR")
+
+    def _nothing(self, *args: Any) -> None:
+        """Redis keeps no unsynced state in a client: nothing to write, hold or drop."""
+
+    def _mark_dirty(self, key: Any) -> None:
+        if not self._contains(key):
+            raise KeyError(key)
+
+    def _dirty(self) -> set[Any]:
+        return set()
+
+    # -- reading in chunks -------------------------------------------------------
+
+    def _keys_at(self, start: int, count: int) -> list[Any]:
+        return [self._key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
+
+    def _items_at(self, start: int, count: int) -> list[tuple[Any, Any]]:
+        client = self._client()
+        while True:
+            ktexts = client.zrange(self._order, start, start + count - 1)
+            texts = client.hmget(self._values, ktexts) if ktexts else []
+            if None not in texts:
+                return [(self._key_of(k), self._value(k, t)) for k, t in zip(ktexts, texts)]
+            # A key was deleted between the two reads: read the chunk again.
+
+    def _equals(self, other: dict[Any, Any]) -> bool:
+        if len(other) != self._len():
+            return False
+        pairs = list(other.items())
+        for at in range(0, len(pairs), BATCH):
+            chunk = pairs[at : at + BATCH]
+            ktexts = []
+            for key, _ in chunk:
+                ktext = self._lookup(key)
+                if ktext is None:
+                    return False
+                ktexts.append(ktext)
+            texts = self._client().hmget(self._values, ktexts)
+            for (_, value), ktext, text in zip(chunk, ktexts, texts):
+                if text is None or self._value(ktext, text) != value:
+                    return False
+        return True
+
+    def _attr(self, name: str) -> Any:
+        if name != "max_tries":
+            raise AttributeError(name)
+        return self.max_tries
+
+    # -- operation records -------------------------------------------------------
+
+    def _apply(self, op: Op) -> Any:
+        if not op.path:
+            return self._apply_top(op)
+        key = op.key
+        ktext = self._lookup(key)
+        if ktext is None:
+            raise KeyError(key)
+        got = self._run("APPLY", ktext, *ops.op_args(op))
+        if got[0] == 1:
+            return ops.decode_result(op, got[1])
+        if got[0] == 2:
+            raise KeyError(key)
+        if got[1] != ops.FALLBACK:
+            raise ops.error(got[1], got[2])
+        return self._apply_in_python(op, key, ktext)
+
+    def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
+        """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
+        client = self._client()
+        while True:
+            old = client.hget(self._values, ktext)
+            if old is None:
+                raise KeyError(key)
+            box = {key: self._observed(key, self._value(ktext, old))}
+            result = unwrap(apply(op, box))
+            value = unwrap(box[key])
+            if self._tracker:
+                check_record(key, value)
+            new = encode(value)
+            if new == old or self._run("CAS", ktext, old, new):
+                return result
+
+    def _observed(self, key: Any, value: Any) -> Any:
+        # A record behind its guard: a bad special field is refused, with
+        # the error a Tracker gives, before anything changes.
+        if self._tracker and type(value) is dict:
+            return RecordDict(value, (key,), _unseen, value)
+        return value
+
+    def _apply_top(self, op: Op) -> Any:
+        method = self.TOP.get(op.method)
+        if method is None:
+            raise TypeError(f"{op.method}() is not a mutation tastypy applies to the mapping itself")
+        return method(self, *op.args, **dict(op.kwargs))
+
+
+def _unseen(op: Op, root: Any) -> None:
+    """The owner of a record proxy made to apply one Op: the Op is known already."""
