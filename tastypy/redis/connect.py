@@ -16,9 +16,9 @@ REPLY_TIMEOUT = 10.0
 #: insertion counter, tracker counters), claims (sorted set by expiry),
 #: owners (hash key -> loop), order (sorted set by insertion number),
 #: orphans (sorted set), loops (hash loop -> key).
-PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops")
+PARTS = ("values", "meta", "claims", "owners", "order", "orphans", "loops", "due")
 #: The Redis type of each part, then of the lock.
-TYPES = ("hash", "hash", "zset", "hash", "zset", "zset", "hash", "string")
+TYPES = ("hash", "hash", "zset", "hash", "zset", "zset", "hash", "zset", "string")
 
 
 def check_name(name: Any) -> str:

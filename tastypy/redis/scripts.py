@@ -19,12 +19,12 @@ import hashlib
 from tastypy.redis.ops import LUA_ENGINE
 
 _COMMON = r"""
-local V, M, C, W, O, R, L, TRACKER, call
+local V, M, C, W, O, R, L, D, TRACKER, call
 
 -- Each script starts here: the keys and kind of this call, then the kind
 -- check. A read-only script (no-writes) leaves a new name's kind unset.
 local function begin(keys, argv, readonly)
-  V, M, C, W, O, R, L = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
+  V, M, C, W, O, R, L, D = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7], keys[8]
   TRACKER = argv[1] == 'tracker'
   call = redis.call  -- not there while a function library loads
   local kind = call('HGET', M, 'kind')
@@ -88,6 +88,23 @@ local function release(k)
   if call('HDEL', W, k) == 1 then call('ZREM', C, k) end
 end
 
+-- the due index (a failure's backoff, a revisit) follows a record's
+-- top-level _retry_at (in ms), whatever wrote it; a deleted key leaves it
+local function undue(k)
+  if D then call('ZREM', D, k) end
+end
+
+local function due(k, text)
+  if not D then return end
+  local at = string.find(text, '"_retry_at":', 1, true)
+    and string.match(text, '[{,]"_retry_at":(%-?%d+%.?%d*[eE]?[%+%-]?%d*)[,}]')
+  if at and tonumber(at) then
+    call('ZADD', D, math.floor(tonumber(at) * 1000 + 0.5), k)
+  else
+    call('ZREM', D, k)
+  end
+end
+
 local function put(k, text)
   local old = call('HGET', V, k)
   if not old then
@@ -95,6 +112,7 @@ local function put(k, text)
   end
   call('HSET', V, k, text)
   recount(old, text)
+  due(k, text)
 end
 
 local function del(k)
@@ -105,6 +123,7 @@ local function del(k)
   call('ZREM', R, k)
   release(k)
   recount(old, nil)
+  undue(k)
   return old
 end
 
@@ -154,6 +173,32 @@ end
 
 local function num(n)
   return string.format('%.0f', n)
+end
+
+-- milliseconds as the JSON number of seconds Python writes (its repr)
+local function secs(ms)
+  local s = string.format('%d.%03d', math.floor(ms / 1000), ms % 1000)
+  s = string.gsub(s, '0+$', '')
+  if string.sub(s, -1) == '.' then s = s .. '0' end
+  return s
+end
+
+-- one Op of the engine on a record's text (the field setters and pops of
+-- failures and due times); a record the engine cannot change is refused by name
+local function change(text, k, argv)
+  if not tastypy_apply then tastypy_load() end
+  local new = tastypy_apply(text, argv, 1)
+  if not new then damaged(k) end
+  return new
+end
+
+local function field_set(text, k, name, value)
+  return change(text, k, {'__setitem__', '0', '2', name, value, '0'})
+end
+
+local function field_pop(text, k, name)
+  if not string.find(text, name .. ':', 1, true) then return text end
+  return change(text, k, {'pop', '0', '2', name, 'null', '0'})
 end
 """
 
@@ -220,7 +265,7 @@ for i = 2, #ARGV, 2 do put(ARGV[i], ARGV[i + 1]) end
 
 #: ARGV: kind. Deletes every key and claim; the insertion counter goes on.
 CLEAR = """
-call('DEL', V, O, C, W, L, R)
+call('DEL', V, O, C, W, L, R, D)
 call('HSET', M, 'done', 0, 'tried', 0, 'aborted', 0)
 """
 
@@ -258,8 +303,9 @@ end
 return {added}
 """
 
-#: ARGV: kind, key, what (done, not_done, abort, unabort, inc, dec, reset).
-#: Returns nil when the key is absent, 0 when there is no try to take back.
+#: ARGV: kind, key, what (done, not_done, abort, unabort, inc, dec, reset,
+#: give_back, retry), for done: a revisit delay (ms) or ''. Returns nil when
+#: the key is absent, 0 when there is no try to take back.
 FIELD = """
 local k, what = ARGV[2], ARGV[3]
 local old = call('HGET', V, k)
@@ -272,16 +318,72 @@ elseif what == 'abort' then a = 'true'
 elseif what == 'unabort' then a = 'false'
 elseif what == 'inc' then t = inc(t)
 elseif what == 'reset' then t = '0'
+elseif what == 'retry' then t, a = '0', 'false'
+elseif what == 'give_back' then if t ~= '0' then t = dec(t) end
 elseif t == '0' then return 0
 else t = dec(t) end
 local new = record(d, t, a, rest)
+local due
+if what == 'done' or what == 'retry' then
+  -- done: its last error goes, and it comes due again only for a revisit
+  if what == 'done' then new = field_pop(new, k, '"_error"') end
+  new = field_pop(new, k, '"_retry_at"')
+  if (ARGV[4] or '') ~= '' then
+    due = now() + tonumber(ARGV[4])
+    new = field_set(new, k, '"_retry_at"', secs(due))
+  end
+end
 if new ~= old then
+  -- the record first: a server at maxmemory refuses a script at its first
+  -- growing write (Redis 6, EVAL), before anything changed
   call('HSET', V, k, new)
   local x, y, z = bits(d0, t0, a0)
   count(x, y, z, bits(d, t, a))  -- from the fields read once
 end
-if what == 'done' or what == 'abort' then release(k) end
+if what == 'done' or what == 'retry' then
+  if due then call('ZADD', D, due, k) else call('ZREM', D, k) end
+end
+if what == 'done' or what == 'abort' or what == 'give_back' then release(k) end
 return 1
+"""
+
+#: ARGV: kind, key, wait (ms), max_tries, then the JSON texts of the error's
+#: type, message and traceback. The last try of key failed: its _error
+#: (with the server's time), then aborted at max_tries, else due after wait.
+#: Returns nil when the key is absent.
+FAIL = """
+local k, wait, max = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local old = call('HGET', V, k)
+if not old then return false end
+local at = now()
+local err = '{"type":' .. ARGV[5] .. ',"message":' .. ARGV[6] .. ',"at":' .. secs(at)
+  .. ',"traceback":' .. ARGV[7] .. '}'
+local new = field_pop(field_set(old, k, '"_error"', err), k, '"_retry_at"')
+local d, t, a, rest = fields(new, k)
+local aborted = max ~= '0' and not less(t, max)
+if aborted then
+  new = record(d, t, 'true', rest)
+elseif wait > 0 then
+  new = field_set(new, k, '"_retry_at"', secs(at + wait))
+end
+call('HSET', V, k, new)  -- first: see FIELD
+recount(old, new)
+if aborted then release(k) end
+if not aborted and wait > 0 then call('ZADD', D, at + wait, k) else call('ZREM', D, k) end
+return 1
+"""
+
+#: ARGV: kind, max_tries. Read-only: how many keys to do wait for their
+#: _retry_at, and the first due time (ms) of any key, or ''.
+WAITING = """
+local time, max = now(), ARGV[2]
+local n = 0
+for _, k in ipairs(call('ZRANGEBYSCORE', D, '(' .. time, '+inf')) do
+  local text = call('HGET', V, k)
+  if text and todo(text, false, max, k) then n = n + 1 end
+end
+local first = call('ZRANGE', D, 0, 0, 'WITHSCORES')
+return {n, first[2] or ''}
 """
 
 #: ARGV: kind, key, allow_aborted ('1' or ''), max_tries, add ('1' or ''),
@@ -386,13 +488,40 @@ for _, k in ipairs(call('ZRANGE', R, 0, budget - 1)) do
   end
 end
 
+-- keys whose _retry_at came, handed out ahead of the scan like orphans;
+-- a done one (a revisit) becomes a new task: not done, no tries
+for _, k in ipairs(call('ZRANGEBYSCORE', D, '-inf', time, 'LIMIT', 0, budget)) do
+  if not skip[k] and call('HEXISTS', W, k) == 0 then
+    call('ZREM', D, k)
+    local old = call('HGET', V, k)
+    if old then
+      local d, t, a, rest = fields(old, k)
+      if d == 'true' then d, t = 'false', '0' end
+      local new = field_pop(record(d, t, a, rest), k, '"_retry_at"')
+      if new ~= old then
+        call('HSET', V, k, new)
+        recount(old, new)
+      end
+      if todo(new, allow, max, k) then
+        if hand(k, new, start, num(call('ZSCORE', O, k))) then return out end
+      end
+    end
+  end
+end
+
+-- a key whose _retry_at is later: not yet
+local function waiting(k)
+  local due = call('ZSCORE', D, k)
+  return due and tonumber(due) > time
+end
+
 -- in small batches, without scores (only a key handed out needs its
 -- position): the key is most often among the first few
 local from, seen, batch = start, 0, math.max(8, want)
 while seen < budget do
   local got = call('ZRANGEBYSCORE', O, from, '+inf', 'LIMIT', 0, batch)
   for i, k in ipairs(got) do
-    if not skip[k] and call('HEXISTS', W, k) == 0 then
+    if not skip[k] and call('HEXISTS', W, k) == 0 and not waiting(k) then
       local text = call('HGET', V, k)
       if todo(text, allow, max, k) then
         if hand(k, text, after(k)) then return out end
@@ -401,6 +530,8 @@ while seen < budget do
   end
   if #got < batch then
     if #out > 1 then return out end
+    local first = call('ZRANGE', D, 0, 0, 'WITHSCORES')
+    if first[2] then return {'wait', num(math.max(0, tonumber(first[2]) - time))} end
     return {'end'}
   end
   from = after(got[#got])
@@ -467,19 +598,21 @@ return 0
 #: How many of the name's keys each operation's script gets (see ``connect.PARTS``).
 KEYS = {
     "APPLY": 2,
-    "FIELD": 4,
-    "SET": 5,
-    "SETDEFAULT": 5,
-    "PUT_MANY": 5,
-    "ADD": 5,
+    "FIELD": 8,
+    "FAIL": 8,
+    "WAITING": 8,
+    "SET": 8,
+    "SETDEFAULT": 8,
+    "PUT_MANY": 8,
+    "ADD": 8,
     "SHOULD": 5,
     "PEEK": 2,
     "SCAN": 5,
-    "DELETE": 6,
-    "POPITEM": 6,
-    "CAS": 6,
-    "CLEAR": 7,
-    "NEXT": 7,
+    "DELETE": 8,
+    "POPITEM": 8,
+    "CAS": 8,
+    "CLEAR": 8,
+    "NEXT": 8,
     "DROP": 7,
     "RENEW": 7,
 }
@@ -494,6 +627,7 @@ _LOCK_BODIES = {"LOCK_RENEW": LOCK_RENEW, "LOCK_FREE": LOCK_FREE}
 #: 6 has none): Redis 7 then refuses only a script's first growing write.
 FLAGS = {
     "SCAN": "no-writes",
+    "WAITING": "no-writes",
     "PEEK": "no-writes",
     "DELETE": "allow-oom",
     "POPITEM": "allow-oom",

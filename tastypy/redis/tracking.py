@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from tastypy.errors import DuplicateKeyError
+from tastypy.observe import encode
 from tastypy.records import duplicate_message, no_try_error
 from tastypy.redis.lease import process_token, renewer
 from tastypy.redis.mapping import MappingOps
@@ -60,13 +61,59 @@ class TrackerOps(MappingOps):
     def _duplicate(self, key: Any) -> str:
         return duplicate_message(key, self.where)
 
-    def _field(self, key: Any, what: str) -> None:
+    def _field(self, key: Any, what: str, revisit_ms: str = "") -> None:
         ktext = self._lookup(key)
-        got = None if ktext is None else self._run("FIELD", ktext, what)
+        got = None if ktext is None else self._run("FIELD", ktext, what, revisit_ms)
         if got is None:
             raise self._absent(key)
         if got == 0:
             raise no_try_error(key)
+
+    def _mark_done(self, key: Any, *, revisit_after: float | None = None) -> None:
+        self._field(key, "done", "" if revisit_after is None else str(_ms(revisit_after, "revisit_after")))
+
+    # -- attempts and due times (``tastypy.failures``): the server's clock --------
+
+    def _holds(self, ktext: str) -> bool:
+        """Whether a ``try_keys()`` loop of this process was handed ``ktext``."""
+        with self._work:
+            return any(ktext in state.handed for state in self._loops.values())
+
+    def _begin(self, key: Any) -> Any:
+        ktext = self._lookup(key)
+        if ktext is None:
+            raise self._absent(key)
+        if not self._holds(ktext):
+            self._field(key, "inc")
+        return self._getitem(key)
+
+    def _fail(self, key: Any, info: dict[str, Any], wait: float) -> None:
+        ktext = self._lookup(key)
+        texts = [encode(info[part]) for part in ("type", "message", "traceback")]
+        got = None if ktext is None else self._run("FAIL", ktext, _ms(wait, "wait"), self.max_tries, *texts)
+        if got is None:
+            raise self._absent(key)
+
+    def _give_back(self, key: Any) -> None:
+        self._field(key, "give_back")
+
+    def _retry(self, keys: list[Any]) -> int:
+        for key in keys:
+            if self._lookup(key) is None:
+                raise self._absent(key)
+        for key in keys:
+            self._field(key, "retry")
+        return len(keys)
+
+    def _waiting(self) -> tuple[int, float | None]:
+        count, first = self._run("WAITING", self.max_tries)
+        return int(count), (int(first) / 1000 if first else None)
+
+    def _num_waiting(self) -> int:
+        return self._waiting()[0]
+
+    def _next_due(self) -> float | None:
+        return self._waiting()[1]
 
     def _flags(self, key: Any) -> dict[str, Any] | None:
         found, record = self._get(key)
@@ -155,6 +202,8 @@ class TrackerOps(MappingOps):
                 return self._key_of(ktext), int(after), self._value(ktext, text) if values else None
             if got[0] == "end":
                 return None
+            if got[0] == "wait":  # only keys waiting for their _retry_at are left
+                return None, start, int(got[1]) / 1000
             start = int(got[1])
 
     def _drop(self, task: Any) -> None:
@@ -205,3 +254,10 @@ class _Loop:
 
 def _flag(value: bool) -> str:
     return "1" if value else ""
+
+
+def _ms(seconds: float, what: str) -> int:
+    """Whole milliseconds of ``seconds`` (the server's clock counts in them)."""
+    if isinstance(seconds, bool) or not 0 <= seconds < 1e12:
+        raise ValueError(f"{what} must be a number of seconds >= 0, not {seconds!r}")
+    return round(seconds * 1000)
