@@ -77,3 +77,18 @@ def host_fixture(request, tmp_path):
     hosts = Hosts(request.param, where)
     yield hosts
     hosts.close()
+
+
+def recount(tracker) -> tuple:
+    """(done, tried, aborted) counted from the records, to hold the counters to."""
+    records = [value for _, value in tracker.items()]
+    return (
+        sum(r["_done"] for r in records),
+        sum(r["_tries"] > 0 for r in records),
+        sum(r["_aborted"] for r in records),
+    )
+
+
+def counts(tracker) -> tuple:
+    """(done, tried, aborted) as the tracker's counters say."""
+    return tracker.num_done(), tracker.num_tried(), tracker.num_aborted()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from helpers import run_py, start_py
-from hosts import host_fixture  # noqa: F401  (fixture)
+from hosts import counts, host_fixture, recount  # noqa: F401  (fixture)
 from test_shared_support import no_orphans  # noqa: F401  (fixture)
 
 import tastypy
@@ -18,17 +18,6 @@ from tastypy.failures import check_backoff, delay, exponential
 pytestmark = pytest.mark.timeout(120)
 
 
-def recount(tracker) -> tuple:
-    records = [value for _, value in tracker.items()]
-    return (
-        sum(r["_done"] for r in records),
-        sum(r["_tries"] > 0 for r in records),
-        sum(r["_aborted"] for r in records),
-    )
-
-
-def counts(tracker) -> tuple:
-    return tracker.num_done(), tracker.num_tried(), tracker.num_aborted()
 
 
 # -- the attempt context ---------------------------------------------------------------
@@ -239,7 +228,8 @@ def test_due_times_survive_a_restart_and_old_records_open_unchanged(tmp_path):
         """
         import sys, json, tastypy
         t = tastypy.Tracker(sys.argv[1])
-        print(json.dumps([list(t.try_keys(max_wait=0)), t.num_waiting(), t.next_due(), t['legacy']], default=tastypy.unwrap))
+        facts = [list(t.try_keys(max_wait=0)), t.num_waiting(), t.next_due(), t['legacy']]
+        print(json.dumps(facts, default=tastypy.unwrap))
         """,
         str(path),
     )

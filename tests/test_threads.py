@@ -18,7 +18,7 @@ import time
 
 import pytest
 from helpers import fresh_items, start_py
-from hosts import host_fixture  # noqa: F401  (fixture)
+from hosts import host_fixture, recount  # noqa: F401  (fixture)
 from test_shared_support import LEASE, no_orphans  # noqa: F401  (fixture)
 
 import tastypy
@@ -238,13 +238,6 @@ def _claims_never_overlap(spans) -> dict:
     return by_key
 
 
-def recount(tracker) -> tuple:
-    records = [value for _, value in tracker.items()]
-    return (
-        sum(r["_done"] for r in records),
-        sum(r["_tries"] > 0 for r in records),
-        sum(r["_aborted"] for r in records),
-    )
 
 
 def test_four_thread_loops_share_the_keys_and_try_each_once(host):
