@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tastypy import __version__, migrate, progress, retry
+from tastypy import __version__, exits, migrate, progress, retry
 from tastypy.errors import LockedError, TastypyError
 from tastypy.keys import key_from_json
 from tastypy.observe import unwrap
@@ -554,16 +554,16 @@ def _run_retry(args: argparse.Namespace) -> None:
             items = ((key, unwrap(value)) for key, value in tracker.items())
             keys = list(retry.chosen(items, args.aborted, args.error))
             n = len(keys) if args.dry_run else tracker.retry(keys)
-    elif args.dry_run:
-        with contextlib.closing(Store(_tastypy_folder(args.path).absolute(), read_only=True)) as store:
-            n = sum(1 for _ in retry.chosen(retry.folder_items(store.items(), args.aborted), args.aborted, args.error))
     else:
-        from tastypy.tracker import Tracker
-
-        # One read of the folder: the writer's own texts choose the keys.
-        with Tracker(_tastypy_folder(args.path)) as tracker:
-            texts = tracker._store.items()
-            n = tracker.retry(list(retry.chosen(retry.folder_items(texts, args.aborted), args.aborted, args.error)))
+        # On the folder's texts: only the chosen records are decoded, changed
+        # and written (one commit, as the writer: a running job refuses it).
+        path = _tastypy_folder(args.path).absolute()
+        with contextlib.closing(Store(path, read_only=args.dry_run)) as store:
+            changes = retry.reset_texts(store.items(), args.aborted, args.error)
+            if not args.dry_run:
+                with exits.critical():
+                    store.commit(changes)
+        n = len(changes)
     if args.dry_run:
         print(f"{args.path}: would retry {n:,} keys")
     else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tastypy.failures import ERROR, RETRY_AT
+from tastypy.observe import encode
 
 
 @dataclass
@@ -75,6 +76,19 @@ def chosen(
         if error_type is not None and not (isinstance(error, dict) and error.get("type") == error_type):
             continue
         yield key
+
+
+def reset_texts(texts: Iterable[tuple[Any, str]], aborted_only: bool, error_type: str | None) -> list[tuple[Any, str]]:
+    """``(key, new text)`` of the records ``chosen()`` picks from a folder's
+    ``(key, text)`` pairs, put back to do as ``Tracker.retry()`` does: what
+    ``tastypy retry`` commits, without decoding (or checking) the others."""
+    changes = []
+    for key, record in folder_items(texts, aborted_only):
+        if next(chosen([(key, record)], aborted_only, error_type), None) is not None:
+            record["_tries"], record["_aborted"] = 0, False
+            record.pop(RETRY_AT, None)
+            changes.append((key, encode(record)))
+    return changes
 
 
 def waiting(items: Iterable[tuple[Any, dict[str, Any]]], now: float) -> tuple[int, float | None]:
