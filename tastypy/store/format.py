@@ -32,11 +32,15 @@ def damage(
     )
 
 
+#: JSON text of a ``str`` (C, nothing checked): ``encode_key`` of a str key.
+encode_basestring = json.encoder.encode_basestring
+
+
 def encode_key(key: Key) -> str:
     """JSON text of a top-level key; tuples become arrays. TypeError for other types."""
     kind = type(key)
     if kind is str:  # the common case, without the encoder's per-call setup
-        return json.encoder.encode_basestring(key)  # type: ignore[arg-type]  # a str: checked above
+        return encode_basestring(key)  # type: ignore[arg-type]  # a str: checked above
     if kind is int:
         return int.__repr__(key)
     check_key(key)

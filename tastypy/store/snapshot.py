@@ -64,6 +64,7 @@ class Snapshot:
         "last_sync",
         "manifest",
         "seq",
+        "shard_bytes",
         "slots",
     )
 
@@ -73,6 +74,7 @@ class Snapshot:
         self.manifest = manifest  # journal None: a 0.x folder no writer adopted yet
         self.last_sync = manifest["synced"]
         self.seq = self.journal_size = 0
+        self.shard_bytes = 0  # of the slots' files: how large the journal may grow
         self.gzipped: bool = manifest["gzipped"]
         self.file_size: int = manifest["file_size"]
 
@@ -103,6 +105,7 @@ def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply) -> Snapshot
     legacy = manifest["journal"] is None
     for name in manifest["shards"]:
         _add_shard(snap, path / name, None if legacy else manifest["checks"][name])
+    snap.shard_bytes = sum(slot.nbytes for slot in snap.slots)
     if legacy:
         return snap
     journal = path / manifest["journal"]
