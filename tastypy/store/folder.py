@@ -342,7 +342,7 @@ class Store:
             for slot in snap.slots:
                 if slot.dirty and slot.entries:
                     name, number = f"{number}{ext}", number + 1
-                    data = shard_bytes(slot.lines(), snap.gzipped)
+                    data = shard_bytes(slot.text(), snap.gzipped)
                     created.append(self.path / name)
                     create_file(created[-1], data)
                     written[id(slot)] = (name, len(data), zlib.crc32(data))

@@ -7,7 +7,6 @@ import json
 import json.scanner
 import re
 import zlib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +217,8 @@ def read_shard(
     return pairs, ktexts, size, crc
 
 
-def shard_bytes(entries: Iterable[tuple[str, str]], gzipped: bool) -> bytes:
-    """The file content for ``(key_text, value_text)`` pairs."""
-    data = "".join([f"{k}\t{v}\n" for k, v in entries]).encode("utf-8")
+def shard_bytes(text: str, gzipped: bool) -> bytes:
+    """The file content for a shard's text."""
+    data = text.encode("utf-8")
     # mtime=0: the same content always gives the same bytes.
     return gzip.compress(data, compresslevel=6, mtime=0) if gzipped else data
