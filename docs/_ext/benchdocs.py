@@ -1,7 +1,7 @@
 """Benchmark tables and plots, made from ``benchmarks/results.json`` at build time.
 
 ``.. bench-table:: workloads`` (options ``:rows:`` and ``:systems:``,
-comma separated, default all), ``.. bench-table:: machine``, ``.. bench-table::
+comma separated, default all, then the column ``tastypy / floor``), ``.. bench-table:: machine``, ``.. bench-table::
 proxy`` and ``.. bench-plot:: W1``. No figure is typed into a page: a new
 ``results.json`` gives new tables and plots on the next build.
 """
@@ -22,10 +22,14 @@ RESULTS = BENCH / "results.json"
 sys.path.insert(0, str(BENCH))
 
 import plot
-from run import ROWS, medians
+from run import ROWS, VS_FLOOR, medians, vs_floor
 
 #: Names of results.json shown as users know them.
-LABELS = {"Manager dict+lock": "Manager dict + Lock", "json file": "json file (baseline)"}
+LABELS = {
+    "Manager dict+lock": "Manager dict + Lock",
+    "json file": "json file (baseline)",
+    "floor": "floor (issue 22)",
+}
 W7_ROW = ("W7 {procs} processes incrementing one counter", "ops/s", "{:,.0f}")
 PLOT_DIR = "_generated/bench"
 
@@ -48,6 +52,10 @@ def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[
         head = f"{row} {label}" if not row.startswith("W5 ") else f"W5 {label.strip()}"
         cells = [_cell(head), unit]
         for system in systems:
+            if system == VS_FLOOR:  # a column of ratios, not a system
+                ratio = vs_floor(med, row)
+                cells.append("--" if ratio is None else f"{ratio:.2f}×")
+                continue
             value = med.get(system, {}).get(row)
             cells.append("--" if value is None else fmt.format(value))
         lines.append("   * - " + "\n     - ".join(cells))
@@ -84,7 +92,7 @@ class BenchTable(SphinxDirective):
         kind = self.arguments[0]
         if kind == "workloads":
             rows = [r.strip() for r in self.options.get("rows", ",".join(ROWS)).split(",")]
-            default = ",".join(results["systems"])
+            default = ",".join([*results["systems"], VS_FLOOR])
             systems = self.options.get("systems", default).split(",")
             lines = workloads_table(results, rows, [s.strip() for s in systems])
         elif kind == "machine":
