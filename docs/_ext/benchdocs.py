@@ -40,7 +40,8 @@ def _cell(text: str) -> str:
 
 def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[str]:
     med = {name: medians(reps) for name, reps in results["systems"].items()}
-    med.update({name: medians(reps) for name, reps in results.get("W7", {}).items()})
+    for name, reps in results.get("W7", {}).items():  # added to a system's W1-W6, not over them
+        med.setdefault(name, {}).update(medians(reps))
     procs = results["machine"].get("w7_procs", "N")
     header = ["median", "unit"] + [LABELS.get(s, s) for s in systems]
     lines = [".. list-table::", "   :header-rows: 1", ""]
@@ -65,7 +66,9 @@ def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[
 def machine_table(results: dict) -> list[str]:
     lines = []
     for key, value in results["machine"].items():
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+            value = "; ".join(", ".join(f"{v:.2f}" for v in inner) for inner in value)
+        elif isinstance(value, (list, tuple)):
             value = ", ".join(f"{v:.2f}" for v in value)
         lines.append(f":{key}: {value}")
     return lines + [""]
