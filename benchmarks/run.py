@@ -47,6 +47,20 @@ ROWS = {
 }
 #: Rows whose cells also show the ratio to the plain dict.
 VS_DICT = ("W1", "W3", "W4")
+#: The column of tastypy's figure over the floor's (issue 22's targets).
+VS_FLOOR = "tastypy / floor"
+#: Rows where that ratio means something (W5's own ratio is one already).
+FLOOR_ROWS = ("W1", "W2", "W3", "W4", "W5", "W5 p90", "W5 small", "W6")
+
+
+def vs_floor(med: dict, row: str) -> float | None:
+    """tastypy's median over the floor's for ``row``, None where either lacks it."""
+    if row not in FLOOR_ROWS:
+        return None
+    ours, floor = med.get("tastypy", {}).get(row), med.get("floor", {}).get(row)
+    if not isinstance(ours, (int, float)) or not isinstance(floor, (int, float)) or not floor:
+        return None
+    return ours / floor
 
 
 def machine() -> dict:
@@ -111,16 +125,19 @@ def _cpu() -> str:
     return platform.processor()
 
 
-def run_workloads(n: int, ops: int, reps: int, folder: Path, log) -> dict:
+def run_workloads(n: int, ops: int, reps: int, folder: Path, log, names: list[str] | None = None) -> dict:
     """Raw results: system name -> list (one per repetition) of result dicts."""
     systems, skipped = [], {}
     for system in all_systems():
+        if names is not None and system.name not in names:
+            continue
         why = system.available()
         if why is None:
             systems.append(system)
         else:
             skipped[system.name] = why
     raw: dict = {s.name: [] for s in systems}
+    loads = []
     for rep in range(reps):
         order = systems[rep % len(systems):] + systems[: rep % len(systems)]
         runs = {
@@ -137,7 +154,8 @@ def run_workloads(n: int, ops: int, reps: int, folder: Path, log) -> dict:
             raw[system.name].append(runs[system.name].results)
             shutil.rmtree(runs[system.name].path, ignore_errors=True)
             shutil.rmtree(str(runs[system.name].path) + "-small", ignore_errors=True)
-    return {"systems": raw, "skipped": skipped}
+        loads.append(os.getloadavg())
+    return {"systems": raw, "skipped": skipped, "loads": loads}
 
 
 def run_w7(procs: int, count: int, reps: int, folder: Path, log) -> dict:
@@ -170,8 +188,8 @@ def main_table(raw: dict, n: int) -> str:
     med = {name: medians(reps) for name, reps in raw["systems"].items()}
     floor = med.get("dict", {})
     lines = [
-        f"| n = {n:,} | unit | " + " | ".join(names) + " |",
-        "|---|---|" + "---:|" * len(names),
+        f"| n = {n:,} | unit | " + " | ".join(names) + f" | {VS_FLOOR} |",
+        "|---|---|" + "---:|" * (len(names) + 1),
     ]
     for row, (label, unit, fmt) in ROWS.items():
         cells = []
@@ -187,6 +205,8 @@ def main_table(raw: dict, n: int) -> str:
                 if row in VS_DICT and name != "dict" and floor.get(row):
                     cell += f" ({m[row] / floor[row]:.0f}×)"
                 cells.append(cell)
+        ratio = vs_floor(med, row)
+        cells.append("—" if ratio is None else f"{ratio:.2f}×")
         head = f"{row} {label}" if not row.startswith("W5 ") else label
         lines.append(f"| {head} | {unit} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -218,6 +238,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
     parser.add_argument("--dir", type=Path, help="where the stores go (default: a temp dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--systems", help="W1-W6 of these systems only, comma separated (e.g. dict,floor,tastypy);"
+        " no W7 nor P: for a quick look while working, not for results.json",
+    )
     args = parser.parse_args()
     if args.quick:
         args.n, args.reps = 10_000, 3
@@ -231,10 +255,14 @@ def main() -> None:
     info = machine()
     info["tastypy code"] = source_state()
     with tempfile.TemporaryDirectory(prefix="tastypy-bench-", dir=args.dir) as tmp:
-        raw = run_workloads(args.n, ops, args.reps, Path(tmp), log)
-        raw["W7"] = run_w7(args.procs, args.incr, args.reps, Path(tmp), log)
-    log("P: proxy costs")
-    raw["P"] = proxy_cost.measure(reps=max(5, 3 * args.reps) if not args.quick else 5)
+        names = args.systems.split(",") if args.systems else None
+        raw = run_workloads(args.n, ops, args.reps, Path(tmp), log, names)
+        info["load average after each repetition"] = raw.pop("loads")
+        if not names:
+            raw["W7"] = run_w7(args.procs, args.incr, args.reps, Path(tmp), log)
+    if not names:
+        log("P: proxy costs")
+        raw["P"] = proxy_cost.measure(reps=max(5, 3 * args.reps) if not args.quick else 5)
     info["seconds"] = round(time.perf_counter() - started, 1)
     info["load average at end"] = os.getloadavg()
     if source_state() != info["tastypy code"]:
@@ -251,10 +279,11 @@ def main() -> None:
     print(main_table(raw, args.n))
     for name, why in raw["skipped"].items():
         print(f"\n{name}: skipped, {why}")
-    print("\n## W7\n")
-    print(w7_table(raw["W7"], args.procs, args.incr))
-    print("\n## P: proxy cost, ns per operation (medians)\n")
-    print(proxy_cost.table(raw["P"]))
+    if not names:
+        print("\n## W7\n")
+        print(w7_table(raw["W7"], args.procs, args.incr))
+        print("\n## P: proxy cost, ns per operation (medians)\n")
+        print(proxy_cost.table(raw["P"]))
     if args.json:
         args.json.write_text(json.dumps({"machine": info, **raw}, indent=1, default=str) + "\n")
 

@@ -1,11 +1,11 @@
 """Benchmark tables and plots, made from ``benchmarks/results.json`` at build time.
 
 ``.. bench-table:: workloads`` (options ``:rows:`` and ``:systems:``,
-comma separated, default all), ``.. bench-table:: machine``, ``.. bench-table::
-proxy``, ``.. bench-plot:: W1`` and ``.. bench-command::`` (the command that
-made the results, with their ``--n`` and ``--reps``, and how long it ran).
-No figure is typed into a page: a new ``results.json`` gives new tables and
-plots on the next build.
+comma separated, default all, then the column ``tastypy / floor``),
+``.. bench-table:: machine``, ``.. bench-table:: proxy``, ``.. bench-plot:: W1``
+and ``.. bench-command::`` (the command that made the results, with their
+``--n`` and ``--reps``, and how long it ran). No figure is typed into a page:
+a new ``results.json`` gives new tables and plots on the next build.
 """
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ RESULTS = BENCH / "results.json"
 sys.path.insert(0, str(BENCH))
 
 import plot
-from run import ROWS, medians
+from run import ROWS, VS_FLOOR, medians, vs_floor
 
 #: Names of results.json shown as users know them.
-LABELS = {"Manager dict+lock": "Manager dict + Lock", "json file": "json file (baseline)"}
+LABELS = {
+    "Manager dict+lock": "Manager dict + Lock",
+    "json file": "json file (baseline)",
+    "floor": "floor (issue 22)",
+}
 W7_ROW = ("W7 {procs} processes incrementing one counter", "ops/s", "{:,.0f}")
 PLOT_DIR = "_generated/bench"
 
@@ -39,7 +43,8 @@ def _cell(text: str) -> str:
 
 def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[str]:
     med = {name: medians(reps) for name, reps in results["systems"].items()}
-    med.update({name: medians(reps) for name, reps in results.get("W7", {}).items()})
+    for name, reps in results.get("W7", {}).items():  # added to a system's W1-W6, not over them
+        med.setdefault(name, {}).update(medians(reps))
     procs = results["machine"].get("w7_procs", "N")
     header = ["median", "unit"] + [LABELS.get(s, s) for s in systems]
     lines = [".. list-table::", "   :header-rows: 1", ""]
@@ -51,6 +56,10 @@ def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[
         head = f"{row} {label}" if not row.startswith("W5 ") else f"W5 {label.strip()}"
         cells = [_cell(head), unit]
         for system in systems:
+            if system == VS_FLOOR:  # a column of ratios, not a system
+                ratio = vs_floor(med, row)
+                cells.append("--" if ratio is None else f"{ratio:.2f}×")
+                continue
             value = med.get(system, {}).get(row)
             cells.append("--" if value is None else fmt.format(value))
         lines.append("   * - " + "\n     - ".join(cells))
@@ -60,7 +69,9 @@ def workloads_table(results: dict, rows: list[str], systems: list[str]) -> list[
 def machine_table(results: dict) -> list[str]:
     lines = []
     for key, value in results["machine"].items():
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+            value = "; ".join(", ".join(f"{v:.2f}" for v in inner) for inner in value)
+        elif isinstance(value, (list, tuple)):
             value = ", ".join(f"{v:.2f}" for v in value)
         lines.append(f":{key}: {_no_local_path(str(value))}")
     return lines + [""]
@@ -108,7 +119,7 @@ class BenchTable(SphinxDirective):
         kind = self.arguments[0]
         if kind == "workloads":
             rows = [r.strip() for r in self.options.get("rows", ",".join(ROWS)).split(",")]
-            default = ",".join(results["systems"])
+            default = ",".join([*results["systems"], VS_FLOOR])
             systems = self.options.get("systems", default).split(",")
             lines = workloads_table(results, rows, [s.strip() for s in systems])
         elif kind == "machine":

@@ -29,6 +29,7 @@ from tastypy.store.format import (
     decode_joined,
     decode_value,
     decode_values,
+    encode_basestring,
     encode_key,
     encode_value,
     shard_bytes,
@@ -66,21 +67,24 @@ _MIN_JOURNAL = 1024 * 1024
 class _Undo:
     """The memory a commit changed, kept to restore it if the commit fails.
 
-    A replaced or added entry is undone in place (``keys``); a delete cannot
-    be (a dict cannot put a key back at its position), so the first delete in
-    a slot keeps that slot's whole dict instead (``slots``). Copying only then
-    keeps a commit's cost to what it changes, not to the size of its slots.
+    ``changes`` is one flat list (no tuple a change: nothing more for the
+    cyclic collector to track), in the order the changes were made: for a
+    replaced or added entry, the dict it was written in, the key and the
+    text before (None: added); for a deleted one, its slot, the key and
+    ``DELETE``; a slot alone where a clean slot (one that matched its file)
+    became dirty. A delete cannot be undone in place (a dict cannot put a key
+    back at its position), so the first delete in a slot keeps that slot's
+    dict (``copies``) and goes on in a copy. Copying only then keeps a
+    commit's cost to what it changes, not to the size of its slots.
     """
 
-    __slots__ = ("index", "keys", "nslots", "slots")
+    __slots__ = ("changes", "copies", "nslots")
 
     def __init__(self, nslots: int) -> None:
         self.nslots = nslots
-        # id(slot) -> [slot, its dict before the first delete (or None), its dirty flag]
-        self.slots: dict[int, list[Any]] = {}
-        self.index: dict[Key, Slot | None] = {}
-        # (slot, key, value text before, None if added), from before the slot's copy
-        self.keys: list[tuple[Slot, Key, str | None]] = []
+        self.changes: list[Any] = []
+        # id(slot) -> (slot, its dict before its first delete)
+        self.copies: dict[int, tuple[Slot, dict[Key, str]]] = {}
 
 
 class Store:
@@ -348,22 +352,23 @@ class Store:
         On any exception the folder and this object still hold the previous commit.
         """
         self._check_writable()
-        ops = [
-            (key, encode_key(key), None if text is DELETE else encode_value(text))
-            for key, text in changes
-        ]
-        if not ops:
+        keys, vtexts, lines = _ops(changes)
+        if not keys:
             return
         snap = self._snap
         batch = b""
-        if not self._must_compact and len(ops) <= snap.file_size:
-            lines = [f"{k}\n" if v is None else f"{k}\t{v}\n" for _, k, v in ops]
+        if not self._must_compact and len(keys) <= snap.file_size:
+            # Encoded before anything changes: text UTF-8 cannot write fails here.
             batch = encode_batch(lines, snap.seq + 1)
+        # The journal may grow as large as the shards (kept as a sum: O(1) here).
+        journal = (
+            0 < len(batch) <= _BIG_BATCH
+            and snap.journal_size + len(batch) <= max(_MIN_JOURNAL, snap.shard_bytes)
+        )
         undo = _Undo(len(snap.slots))
         try:
-            _apply(snap, ops, undo)
-            limit = max(_MIN_JOURNAL, sum(slot.nbytes for slot in snap.slots))
-            if batch and len(batch) <= _BIG_BATCH and snap.journal_size + len(batch) <= limit:
+            _apply(snap, keys, vtexts, undo)
+            if journal:
                 self._append(batch)
             else:
                 self._compact()
@@ -424,7 +429,7 @@ class Store:
             for slot in snap.slots:
                 if slot.dirty and slot.entries:
                     name, number = f"{number}{ext}", number + 1
-                    data = shard_bytes(slot.lines(), snap.gzipped)
+                    data = shard_bytes(slot.text(), snap.gzipped)
                     created.append(self.path / name)
                     create_file(created[-1], data)
                     written[id(slot)] = (name, len(data), zlib.crc32(data))
@@ -453,6 +458,7 @@ class Store:
             slot.name, slot.nbytes, slot.crc = written.get(id(slot), (slot.name, slot.nbytes, slot.crc))
             slot.dirty = False
         snap.slots = [slot for slot in snap.slots if slot.entries]
+        snap.shard_bytes = sum(slot.nbytes for slot in snap.slots)
         self._journal.close()
         self._journal, snap.manifest = journal_file, manifest
         snap.journal_size = snap.seq = 0
@@ -503,14 +509,43 @@ class Store:
         return f"<Store {str(self.path)!r} {mode}{' closed' if self._closed else ''}>"
 
 
+def _ops(
+    changes: Iterable[tuple[Key, str | _Sentinel]],
+) -> tuple[list[Key], list[str | None], list[str]]:
+    """The keys, the value texts (None: delete) and the journal lines, each checked.
+
+    Flat lists, not a tuple a change: a commit keeps next to nothing the
+    cyclic collector tracks, so a big heap is not walked again on its account.
+    """
+    keys: list[Key] = []
+    vtexts: list[str | None] = []
+    lines: list[str] = []
+    for key, text in changes:
+        # The common cases inline: a str key, a one-line value text.
+        ktext = encode_basestring(key) if type(key) is str else encode_key(key)
+        keys.append(key)
+        if type(text) is str and text and "\n" not in text:
+            vtexts.append(text)
+            lines.append(f"{ktext}\t{text}\n")
+        elif text is DELETE:
+            vtexts.append(None)
+            lines.append(f"{ktext}\n")
+        else:
+            text = encode_value(text)  # raises, naming the text
+            vtexts.append(text)
+            lines.append(f"{ktext}\t{text}\n")
+    return keys, vtexts, lines
+
+
 def _replay(snap: Snapshot, ops: list[tuple[Key, str, str | None]]) -> None:
-    _apply(snap, ops, None)
+    _apply(snap, [op[0] for op in ops], [op[2] for op in ops], None)
 
 
-def _apply(snap: Snapshot, ops: list[tuple[Key, str, str | None]], undo: _Undo | None) -> None:
+def _apply(snap: Snapshot, keys: list[Key], vtexts: list[str | None], undo: _Undo | None) -> None:
     """Change the slots as a dict would change; note in ``undo`` what to restore."""
     index, slots = snap.index, snap.slots
-    for key, _, vtext in ops:
+    saved = None if undo is None else undo.changes
+    for key, vtext in zip(keys, vtexts):
         slot = index.get(key)
         if slot is None:
             if vtext is None:
@@ -518,43 +553,49 @@ def _apply(snap: Snapshot, ops: list[tuple[Key, str, str | None]], undo: _Undo |
             if not slots or len(slots[-1].entries) >= snap.file_size:
                 slots.append(Slot(None, {}, 0))
             slot = slots[-1]
-            if undo is not None:
-                undo.index.setdefault(key, None)
             index[key] = slot
         elif vtext is None:
             if undo is not None:
-                undo.index.setdefault(key, slot)
-            del index[key]
-        if undo is not None:
-            saved = undo.slots.get(id(slot))
-            if saved is None:
-                saved = undo.slots[id(slot)] = [slot, None, slot.dirty]
-            if saved[1] is None:
-                if vtext is None:
-                    saved[1] = slot.entries
+                if id(slot) not in undo.copies:
+                    undo.copies[id(slot)] = (slot, slot.entries)
                     slot.entries = dict(slot.entries)
-                else:
-                    undo.keys.append((slot, key, slot.entries.get(key)))
-        slot.dirty = True
-        if vtext is None:
+                if not slot.dirty:
+                    undo.changes.append(slot)
+                undo.changes += (slot, key, DELETE)
+            del index[key]
             del slot.entries[key]
-        else:
-            slot.entries[key] = vtext
+            slot.dirty = True
+            continue
+        entries = slot.entries
+        if saved is not None:
+            if not slot.dirty:
+                saved.append(slot)
+            saved += (entries, key, entries.get(key))
+        slot.dirty = True
+        entries[key] = vtext
 
 
 def _rollback(snap: Snapshot, undo: _Undo) -> None:
-    for slot, entries, dirty in undo.slots.values():
-        if entries is not None:
-            slot.entries = entries
-        slot.dirty = dirty
-    for slot, key, entry in reversed(undo.keys):
-        if entry is None:
-            del slot.entries[key]
+    """Put memory back as it was before the commit ``undo`` was noted for."""
+    index, saved = snap.index, undo.changes
+    at = len(saved)
+    # Each record undone in reverse order, in the dict it was made in: a
+    # change made after a delete copied its slot's dict is undone in the
+    # copy, which is then dropped for the dict from before.
+    while at:
+        if type(saved[at - 1]) is Slot:
+            at -= 1
+            saved[at].dirty = False
+            continue
+        where, key, text = saved[at - 3 : at]
+        at -= 3
+        if text is DELETE:
+            index[key] = where  # the slot it was deleted from
+        elif text is None:
+            where.pop(key, None)  # the dict it was added to
+            index.pop(key, None)
         else:
-            slot.entries[key] = entry
+            where[key] = text  # the dict it was replaced in
+    for slot, before in undo.copies.values():
+        slot.entries = before
     del snap.slots[undo.nslots :]
-    for key, slot in undo.index.items():
-        if slot is None:
-            snap.index.pop(key, None)  # added by the batch (and maybe deleted again)
-        else:
-            snap.index[key] = slot

@@ -7,7 +7,6 @@ import json
 import json.scanner
 import re
 import zlib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,15 @@ def damage(
     )
 
 
+#: JSON text of a ``str`` (C, nothing checked): ``encode_key`` of a str key.
+encode_basestring = json.encoder.encode_basestring
+
+
 def encode_key(key: Key) -> str:
     """JSON text of a top-level key; tuples become arrays. TypeError for other types."""
     kind = type(key)
     if kind is str:  # the common case, without the encoder's per-call setup
-        return json.encoder.encode_basestring(key)  # type: ignore[arg-type]  # a str: checked above
+        return encode_basestring(key)  # type: ignore[arg-type]  # a str: checked above
     if kind is int:
         return int.__repr__(key)
     check_key(key)
@@ -214,8 +217,8 @@ def read_shard(
     return pairs, ktexts, size, crc
 
 
-def shard_bytes(entries: Iterable[tuple[str, str]], gzipped: bool) -> bytes:
-    """The file content for ``(key_text, value_text)`` pairs."""
-    data = "".join([f"{k}\t{v}\n" for k, v in entries]).encode("utf-8")
+def shard_bytes(text: str, gzipped: bool) -> bytes:
+    """The file content for a shard's text."""
+    data = text.encode("utf-8")
     # mtime=0: the same content always gives the same bytes.
     return gzip.compress(data, compresslevel=6, mtime=0) if gzipped else data

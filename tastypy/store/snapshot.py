@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tastypy.keys import Key
-from tastypy.store.format import MANIFEST, damage, encode_key, read_shard
+from tastypy.store.format import MANIFEST, damage, encode_basestring, encode_key, read_shard
 from tastypy.store.journal import Batch, read_journal
 from tastypy.store.manifest import (
     JOURNAL_NAME,
@@ -43,10 +43,20 @@ class Slot:
         self.nbytes = nbytes
         self.crc = crc  # of the file's bytes
 
-    def lines(self) -> list[tuple[str, str]]:
-        """``(key_text, value_text)`` of the entries, in order."""
-        ktexts = self.ktexts or {}
-        return [(ktexts.get(key) or encode_key(key), text) for key, text in self.entries.items()]
+    def text(self) -> str:
+        """The shard file's text: a ``<key>\\t<value>\\n`` line an entry, in order."""
+        entries = self.entries
+        ktexts = self.ktexts
+        if ktexts:
+            keys = [ktexts.get(key) or encode_key(key) for key in entries]
+        else:
+            try:  # str keys, the common case: one C call each
+                keys = list(map(encode_basestring, entries))  # type: ignore[arg-type]  # TypeError if not
+            except TypeError:
+                keys = list(map(encode_key, entries))
+        if not keys:
+            return ""
+        return "\n".join(map("\t".join, zip(keys, entries.values()))) + "\n"
 
     def check(self) -> dict[str, int]:
         """What the manifest says of this slot's file (a clean slot: its entries are the file's)."""
@@ -65,6 +75,7 @@ class Snapshot:
         "manifest",
         "reused",
         "seq",
+        "shard_bytes",
         "slots",
     )
 
@@ -75,6 +86,7 @@ class Snapshot:
         self.last_sync = manifest["synced"]
         self.seq = self.journal_size = 0
         self.reused: set[str] = set()  # shards taken from an earlier read, not read again
+        self.shard_bytes = 0  # of the slots' files: how large the journal may grow
         self.gzipped: bool = manifest["gzipped"]
         self.file_size: int = manifest["file_size"]
 
@@ -119,6 +131,7 @@ def _read_files(path: Path, manifest: dict[str, Any], apply: _Apply, previous: S
             snap.reused.add(name)
         else:
             _add_shard(snap, path / name, expect)
+    snap.shard_bytes = sum(slot.nbytes for slot in snap.slots)
     if legacy:
         return snap
     journal = path / manifest["journal"]
