@@ -24,6 +24,10 @@ Columns:
     It may change the store, so it may sync (an ``fsync``) before it returns.
 ``blocks``
     It may wait long: a disk sync, or a lock another client holds.
+``durable``
+    What it wrote must be on disk before its caller goes on (a try counted
+    as a key is handed out: after a crash no task is tried more than
+    ``max_tries`` times). A batching host syncs once for all of a batch.
 ``no_wait``
     It never waits for another client's user lock (releasing it, and the
     creator's way out, which must not hang on a lock held elsewhere).
@@ -44,6 +48,7 @@ class Operation(NamedTuple):
     value: bool = False
     writes: bool = False
     blocks: bool = False
+    durable: bool = False
     no_wait: bool = False
 
 
@@ -118,9 +123,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _tracker("num_waiting", plain=True),
     _tracker("next_due", plain=True),
     # try_*() loops (``tastypy.work``) and attempts (``tastypy.failures``).
-    _own("next", tracker=True, value=True, **_W),
+    _own("next", tracker=True, value=True, durable=True, **_W),
     _own("drop", tracker=True),
-    _tracker("begin", "_begin", value=True, **_W),
+    _tracker("begin", "_begin", value=True, durable=True, **_W),
     _tracker("fail", "_fail", **_W),
     _tracker("give_back", "_give_back", **_W),
 )

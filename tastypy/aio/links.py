@@ -3,8 +3,9 @@
 ``FolderLink``: one writer thread runs a local POD or Tracker (through the
 shared server's ``Host``, so the operations and the claims are the same).
 It takes every request queued meanwhile as one batch, runs them with the
-automatic sync held, then syncs once if ``sync_at`` was reached (and once
-for all the ``sync()`` calls of the batch), and only then resolves their
+automatic sync held, then syncs once if ``sync_at`` was reached, or if a
+``sync()`` or a durable operation (a try counted as a key is handed out)
+ran in the batch, and only then resolves their
 futures: many coroutines awaiting durability share one commit and one
 fsync (group commit). The loop's thread never takes the tracker's lock.
 
@@ -18,6 +19,7 @@ import asyncio
 import pickle
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,9 @@ from tastypy.work import LOCAL
 ASYNC = "async"
 #: Seconds aclose() waits for a worker thread to end.
 JOIN = 60.0
+
+#: Seconds of a batch's work after which the writer lets the loop's thread run.
+YIELD = 0.001
 
 _STOP: Any = object()
 
@@ -119,6 +124,7 @@ class FolderLink(_Workers):
         self._opener = opener
         self.host: Any = None
         self._user_held = False
+        self._durable = False  # a durable operation ran in this batch
         self.syncs = 0  # syncs run, for the benchmarks and tests
 
     async def open(self) -> Any:
@@ -166,6 +172,7 @@ class FolderLink(_Workers):
             results.append((future, True, host))
         pod = host.pod
         synced: list[tuple[Any, bool, Any]] = []
+        due = time.perf_counter() + YIELD
         with pod._lock:
             pod.hold()
             try:
@@ -177,6 +184,11 @@ class FolderLink(_Workers):
                         results.append((item[3], False, self._closed_error()))
                         continue
                     self._run(host, item, results, synced)
+                    if time.perf_counter() > due:
+                        # Lets the loop's thread take the GIL: a long batch would
+                        # otherwise hold it for the interpreter's switch interval.
+                        time.sleep(0)
+                        due = time.perf_counter() + YIELD
             finally:
                 if not host.closed:
                     try:
@@ -203,9 +215,12 @@ class FolderLink(_Workers):
             self._user_held = name == "hold"
             results.append((future, True, None))
             return
+        operation = BY_NAME[name]
         try:
             value = host.run(ASYNC, name, args, kwargs)
-            if BY_NAME[name].value:
+            if operation.durable:
+                self._durable = True
+            if operation.value:
                 # A copy, the caller's and not the store's (our own bytes, in memory).
                 value = pickle.loads(pickle.dumps(value, 5))  # noqa: S301
         except Exception as exc:  # noqa: BLE001  (its caller gets it)
@@ -214,7 +229,8 @@ class FolderLink(_Workers):
             results.append((future, True, value))
 
     def _end_batch(self, pod: Any, synced: list[Any]) -> None:
-        if synced:
+        if synced or self._durable:
+            self._durable = False
             pod.sync()
             self.syncs += 1
         if self._user_held:
