@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import threading
+import time
 
 import pytest
 from helpers import fresh_items, run_py, start_py
@@ -244,10 +245,37 @@ def test_no_fsync_runs_on_the_event_loops_thread(folder, monkeypatch):
             syncs = t._link.syncs
         return loop_thread, syncs
 
-    loop_thread, syncs = run(main())
+    loop_thread, _ = run(main())
     assert calls, "the workload synced"
     assert loop_thread not in calls
-    assert syncs < 500 + 50  # the sync() calls of one batch share one sync
+
+
+def test_coroutines_awaiting_durability_together_share_syncs(folder, monkeypatch):
+    for name in ("fsync", "fdatasync"):  # as slow as a disk's, whatever the test's folder is on
+        real = getattr(os, name)
+
+        def slow(fd, real=real):
+            time.sleep(0.005)
+            return real(fd)
+
+        monkeypatch.setattr(os, name, slow)
+
+    async def main():
+        async with tastypy.AsyncPOD(folder) as p:
+
+            async def write(i):
+                await p.setitem(i, i)
+                await p.sync()  # on disk when this returns
+
+            before = p._link.syncs
+            await asyncio.gather(*(write(i) for i in range(200)))
+            return p._link.syncs - before
+
+    # Without debug mode: its bookkeeping slows each task step so much that
+    # the writer keeps up with the requests one by one, and has nothing to group.
+    syncs = asyncio.run(main())
+    assert 1 <= syncs < 50, syncs  # one per batch, not one per coroutine
+    assert fresh_items(folder) == [(i, i) for i in range(200)]
 
 
 def _sockets() -> int:
@@ -291,7 +319,7 @@ def note(line):
     os.write(out, (line + "\\n").encode())
 async def main():
     async with tastypy.AsyncTracker(path, max_tries=3, sync_at=1) as t:
-        await t.add_many_if_absent(range(3000))
+        await t.add_many_if_absent(range(5000))
         async def worker():
             async for key in t.try_keys():
                 note(f"start {key}")
@@ -314,7 +342,7 @@ def test_sigkill_at_random_moments_then_resume(folder, tmp_path):
     for _ in range(8):
         child = start_py(CRAWL, str(folder), str(log))
         try:
-            child.wait(rng.uniform(0.3, 1.2))
+            child.wait(rng.uniform(0.25, 1.0))
         except subprocess.TimeoutExpired:
             child.kill()
             kills += 1
@@ -351,4 +379,16 @@ def test_sigkill_at_random_moments_then_resume(folder, tmp_path):
         str(folder),
     )
     assert check.returncode == 0, check.stderr
-    assert check.stdout.strip() == "3000"
+    assert check.stdout.strip() == "5000"
+
+
+def test_a_failed_open_leaves_no_thread_and_says_why(kind, tmp_path):
+    threads_before = set(threading.enumerate())
+    (tmp_path / "file").write_text("not a folder")
+
+    async def main():
+        with pytest.raises((OSError, ValueError, tastypy.TastypyError)):
+            await tracker(kind, tmp_path / "file").open()
+
+    asyncio.run(main(), debug=True)
+    assert set(threading.enumerate()) <= threads_before

@@ -158,8 +158,8 @@ class AsyncClientPOD(Generic[K, V]):
         """Take the lock: the task's calls until ``unlock()`` run alone.
 
         The other tasks' calls on this object wait for it, and so does
-        another process's ``lock()`` (on a shared server its plain calls
-        too). Reentrant in its task. False if ``timeout`` seconds passed first.
+        another process's ``lock()`` (with a server, its plain calls too).
+        Reentrant in its task. False if ``timeout`` seconds passed first.
         """
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
@@ -211,7 +211,7 @@ class AsyncClientPOD(Generic[K, V]):
     # -- lifecycle ---------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close: sync and release the host (or this process's connections); no thread is left."""
+        """Sync and close (on a server: this object's connections); no thread or task is left."""
         await self._link.aclose()
 
     async def __aenter__(self) -> Self:
@@ -258,6 +258,8 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
     different keys, as threads and processes do on the sync faces.
     """
 
+    #: How long a failed try waits before ``try_keys()`` hands its key out
+    #: again (the ``backoff`` given when it was made; None: no wait).
     backoff: Any = None
     _max_tries = 0
 
@@ -339,7 +341,7 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
     def try_keys(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[K]:
         """Keys to try, each with its try counted: ``async for key in t.try_keys():``.
 
-        Each call is one loop, a claim of its own: the host hands it the next
+        Each call is one loop, a claim of its own: it is handed the next
         key that should be tried and that no other loop (task, thread or
         process) is on. The claim ends when the loop asks for its next key,
         the key is marked done or aborted, or the loop ends (finished,

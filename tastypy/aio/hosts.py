@@ -33,8 +33,8 @@ class _Opens:
     async def open(self) -> Self:
         """Open (read the folder, or start the server) off the event loop's thread; returns self."""
         if not self._opened:
-            self._opened = True
             await self._open()
+            self._opened = True
         return self
 
     async def _open(self) -> None:
@@ -182,10 +182,10 @@ class _SharedOpens(_Opens):
 
     @classmethod
     def over(cls, shared: Any) -> Self:
-        """The async face of ``shared`` (a ``SharedPOD``/``SharedTracker`` made elsewhere, e.g. passed to this process).
+        """An async object over ``shared``, a ``SharedPOD``/``SharedTracker`` made elsewhere.
 
-        Its ``aclose()`` closes this object's connections only; the server
-        stays for the others.
+        E.g. one passed to this process. Its ``aclose()`` closes this
+        object's connections only; the server stays for the others.
         """
         face = cls.__new__(cls)
         face._init_face(_NotOpen(cls.__name__))  # type: ignore[attr-defined]
@@ -200,8 +200,8 @@ class AsyncSharedPersistentOrderedDict(_SharedOpens, AsyncClientPOD[K, V]):
 
     Opening starts the server (as ``SharedPOD`` does) on a worker thread;
     calls run on a few threads of this object's, each with its own
-    connection. ``AsyncSharedPOD.over(shared)`` makes the async face of a
-    ``SharedPOD`` made elsewhere. Values read are plain copies; ``async
+    connection. ``AsyncSharedPOD.over(shared)`` makes the async object of
+    a ``SharedPOD`` made elsewhere. Values read are plain copies; ``async
     with pod.changes()`` is the atomic form of ``shared.set``.
 
     :param path: the folder, as for ``SharedPOD``.

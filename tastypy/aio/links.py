@@ -124,13 +124,16 @@ class FolderLink(_Workers):
         self._opener = opener
         self.host: Any = None
         self._user_held = False
-        self._durable = False  # a durable operation ran in this batch
         self.syncs = 0  # syncs run, for the benchmarks and tests
 
     async def open(self) -> Any:
         """Open the host on the writer thread; the opened host."""
         self._start()
-        return await self.call("_open")
+        try:
+            return await self.call("_open")
+        except BaseException:
+            await self._stop()  # no thread outlives a failed open
+            raise
 
     async def aclose(self) -> None:
         """Close the host (it syncs) and end the writer thread."""
@@ -145,13 +148,7 @@ class FolderLink(_Workers):
         get = self._queue.get
         try:
             while True:
-                batch = [get()]
-                while True:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                if not self._batch(batch):
+                if not self._batch([get(), *self._drain()]):
                     return
         finally:
             self._ended_here(0)
@@ -189,6 +186,12 @@ class FolderLink(_Workers):
                         # otherwise hold it for the interpreter's switch interval.
                         time.sleep(0)
                         due = time.perf_counter() + YIELD
+                if synced and len(pod._dirty) < pod._sync_at:
+                    # What the sync Tracker would answer before its sync is
+                    # answered now: while this sync runs, those coroutines queue
+                    # their next requests, and the next sync serves them all.
+                    self._report(results)
+                    results = []
             finally:
                 if not host.closed:
                     try:
@@ -199,6 +202,15 @@ class FolderLink(_Workers):
                         synced = [(future, False, exc) for future, _, _ in synced]
         self._report(results + synced)
         return going and not host.closed
+
+    def _drain(self) -> list[Any]:
+        """The requests queued now, without waiting."""
+        batch = []
+        while True:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                return batch
 
     def _open(self) -> Any:
         host = self._opener()
@@ -216,21 +228,19 @@ class FolderLink(_Workers):
             results.append((future, True, None))
             return
         operation = BY_NAME[name]
+        answers = synced if operation.durable else results  # a durable one waits for the sync
         try:
             value = host.run(ASYNC, name, args, kwargs)
-            if operation.durable:
-                self._durable = True
             if operation.value:
                 # A copy, the caller's and not the store's (our own bytes, in memory).
                 value = pickle.loads(pickle.dumps(value, 5))  # noqa: S301
         except Exception as exc:  # noqa: BLE001  (its caller gets it)
-            results.append((future, False, exc))
+            answers.append((future, False, exc))
         else:
-            results.append((future, True, value))
+            answers.append((future, True, value))
 
     def _end_batch(self, pod: Any, synced: list[Any]) -> None:
-        if synced or self._durable:
-            self._durable = False
+        if synced:
             pod.sync()
             self.syncs += 1
         if self._user_held:
@@ -260,7 +270,11 @@ class ThreadLink(_Workers):
         """Make the sync face (starting a server if ``owner``) on a worker thread."""
         self._owner = owner
         self._start()
-        face = await self.call("_open")
+        try:
+            face = await self.call("_open")
+        except BaseException:
+            await self._stop()  # no thread outlives a failed open
+            raise
         self.where = face._link.where
         return face
 
