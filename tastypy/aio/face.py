@@ -115,10 +115,10 @@ class AsyncClientPOD(Generic[K, V]):
     def changes(self) -> _Changes:
         """``async with pod.changes() as c:`` -- nested changes applied in one step.
 
-        ``c`` records as ``pod.set`` does on the sync faces (``c['k']['n'] += 1``,
-        ``c['k']['tags'].append(x)``, ``c['k'] = v``); on leaving the block
-        the host applies them in order, atomically, and the block's end
-        awaits that (nothing is applied if the block raised).
+        ``c`` records as ``shared.set`` does on a ``SharedPOD``
+        (``c['k']['n'] += 1``, ``c['k']['tags'].append(x)``, ``c['k'] = v``);
+        on leaving the block they are applied in order, in one step, and
+        the block's end awaits that (nothing is applied if the block raised).
         """
         return _Changes(self)
 
