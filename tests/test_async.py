@@ -392,3 +392,57 @@ def test_a_failed_open_leaves_no_thread_and_says_why(kind, tmp_path):
 
     asyncio.run(main(), debug=True)
     assert set(threading.enumerate()) <= threads_before
+
+
+def test_locked_keeps_the_other_tasks_calls_out_for_the_block(kind, folder):
+    async def main():
+        async with pod(kind, folder) as p:
+            await p.setitem("n", 0)
+            order: list = []
+
+            async def bump(name):
+                async with p.locked():
+                    n = await p.getitem("n")
+                    await asyncio.sleep(0.01)  # another task's setitem would land here
+                    await p.setitem("n", n + 1)
+                    order.append(name)
+
+            async def reader():
+                await asyncio.sleep(0.002)
+                order.append(("read", await p.getitem("n")))
+
+            await asyncio.gather(bump("a"), bump("b"), reader())
+            assert await p.getitem("n") == 2
+            assert order[0] == "a" and ("read", 0) not in order[:1]
+            assert await p.lock(timeout=0)  # free: taken at once
+
+            async def other():
+                return await p.lock(timeout=0.05)
+
+            assert await asyncio.create_task(other()) is False  # held by this task
+            await p.unlock()
+
+    run(main())
+
+
+def test_an_async_object_over_a_shared_tracker_made_elsewhere(folder):
+    shared = tastypy.SharedTracker(folder)
+    shared.add_many(range(100))
+
+    async def main():
+        async with tastypy.AsyncSharedTracker.over(shared) as t:
+            seen = []
+
+            async def worker():
+                async for key in t.try_keys():
+                    seen.append(key)
+                    await t.mark_done(key)
+
+            await asyncio.gather(*(worker() for _ in range(20)))
+            return sorted(seen)
+
+    try:
+        assert run(main()) == list(range(100))
+        assert shared.num_done() == 100  # its aclose() left the server to the others
+    finally:
+        shared.close()

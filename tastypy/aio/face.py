@@ -165,10 +165,13 @@ class AsyncClientPOD(Generic[K, V]):
         loop = asyncio.get_running_loop()
         began = loop.time()
         if self._holder is not task:
-            try:
-                await asyncio.wait_for(self._gate.acquire(), timeout)
-            except TimeoutError:
-                return False
+            if timeout is None or not self._gate.locked():
+                await self._gate.acquire()  # free: taken at once (wait_for(..., 0) would refuse)
+            else:
+                try:
+                    await asyncio.wait_for(self._gate.acquire(), timeout)
+                except asyncio.TimeoutError:  # not yet the builtin one on Python 3.10
+                    return False
             self._holder = task
         try:
             left = None if timeout is None else max(0.0, timeout - (loop.time() - began))
