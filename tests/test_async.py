@@ -313,12 +313,12 @@ def test_nothing_is_left_after_aclose(kind, folder):
 
 CRAWL = """
 import asyncio, os, random, sys, tastypy
-path, log = sys.argv[1], sys.argv[2]
+path, log, cls = sys.argv[1], sys.argv[2], getattr(tastypy, sys.argv[3])
 out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 def note(line):
     os.write(out, (line + "\\n").encode())
 async def main():
-    async with tastypy.AsyncTracker(path, max_tries=3, sync_at=1) as t:
+    async with cls(path, max_tries=3, sync_at=1) as t:
         await t.add_many_if_absent(range(5000))
         async def worker():
             async for key in t.try_keys():
@@ -335,12 +335,13 @@ asyncio.run(main())
 """
 
 
-def test_sigkill_at_random_moments_then_resume(folder, tmp_path):
+def test_sigkill_at_random_moments_then_resume(kind, folder, tmp_path):
+    cls = "AsyncTracker" if kind == "folder" else "AsyncSharedTracker"
     log = tmp_path / "log"
     rng = random.Random(7)
     kills = 0
     for _ in range(8):
-        child = start_py(CRAWL, str(folder), str(log))
+        child = start_py(CRAWL, str(folder), str(log), cls)
         try:
             child.wait(rng.uniform(0.25, 1.0))
         except subprocess.TimeoutExpired:
@@ -350,7 +351,7 @@ def test_sigkill_at_random_moments_then_resume(folder, tmp_path):
         if log.exists() and log.read_text().endswith("finished\n"):
             break
     assert kills >= 3, "the crawl was killed mid-way"
-    child = start_py(CRAWL, str(folder), str(log))
+    child = start_py(CRAWL, str(folder), str(log), cls)
     assert child.wait(120) == 0, child.stderr.read()
 
     lines = log.read_text().split("\n")
