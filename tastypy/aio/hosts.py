@@ -8,6 +8,7 @@ obj.open()``), closed by ``aclose()``.
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,12 @@ class _Opens:
     """``async with`` opens (once) and closes; a call before opening says what to do."""
 
     _opened = False
+    _path: pathlib.Path
+
+    @property
+    def path(self) -> pathlib.Path:
+        """The folder."""
+        return self._path
 
     async def open(self) -> Self:
         """Open (read the folder, or start the server) off the event loop's thread; returns self."""
@@ -108,7 +115,8 @@ class AsyncPersistentOrderedDict(_Opens, AsyncClientPOD[K, V]):
     ) -> None:
         options = {"init": init, "gzipped": gzipped, "file_size": file_size, "sync_at": sync_at}
         self._init_face(_NotOpen(type(self).__name__))
-        self._folder = _folder_link(self, "pod", path, options)
+        self._path = folder_path(path)
+        self._folder = _folder_link(self, "pod", self._path, options)
 
     async def _open(self) -> None:
         await self._folder.open()
@@ -157,7 +165,8 @@ class AsyncProgressTracker(_Opens, AsyncClientTracker[K, R]):
             "sync_at": sync_at,
         }
         self._init_face(_NotOpen(type(self).__name__))
-        self._folder = _folder_link(self, "tracker", path, options)
+        self._path = folder_path(path)
+        self._folder = _folder_link(self, "tracker", self._path, options)
 
     async def _open(self) -> None:
         await self._folder.open()
@@ -191,6 +200,7 @@ class _SharedOpens(_Opens):
         face._init_face(_NotOpen(cls.__name__))  # type: ignore[attr-defined]
         face._make = lambda: shared
         face._owns = False
+        face._path = shared.path
         face.backoff = getattr(shared, "backoff", None)  # type: ignore[attr-defined]
         return face
 
@@ -230,6 +240,7 @@ class AsyncSharedPersistentOrderedDict(_SharedOpens, AsyncClientPOD[K, V]):
             return SharedPOD(path, init, gzipped, file_size, sync_at, address=address, authkey=authkey)
 
         self._init_face(_NotOpen(type(self).__name__))
+        self._path = folder_path(path)
         self._make = make
 
 
@@ -275,6 +286,7 @@ class AsyncSharedProgressTracker(_SharedOpens, AsyncClientTracker[K, R]):
             )  # fmt: skip
 
         self._init_face(_NotOpen(type(self).__name__))
+        self._path = folder_path(path)
         self._make = make
 
 
