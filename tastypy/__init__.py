@@ -3,7 +3,9 @@
 ``POD`` is a dict kept as human-readable JSON shard files; ``ProgressTracker``
 a POD of task records for jobs that must resume after a crash; ``SharedPOD``
 and ``SharedTracker`` share them between processes through one server;
-``RedisPOD`` and ``RedisTracker`` between machines, through a Redis server.
+``RedisPOD`` and ``RedisTracker`` between machines, through a Redis server;
+``AsyncPOD``, ``AsyncTracker``, ``AsyncSharedPOD`` and ``AsyncSharedTracker``
+are their faces for asyncio.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ from tastypy.observe import unwrap
 from tastypy.pod import POD, PersistentOrderedDict
 
 if TYPE_CHECKING:  # what __getattr__ below hands out, for type checkers
+    from tastypy.aio import (
+        AsyncPersistentOrderedDict,
+        AsyncPOD,
+        AsyncProgressTracker,
+        AsyncSharedPersistentOrderedDict,
+        AsyncSharedPOD,
+        AsyncSharedProgressTracker,
+        AsyncSharedTracker,
+        AsyncTracker,
+    )
     from tastypy.redis import RedisPersistentOrderedDict, RedisPOD, RedisProgressTracker, RedisTracker
     from tastypy.shared import SharedPersistentOrderedDict, SharedPOD, SharedProgressTracker, SharedTracker
     from tastypy.tracker import ProgressTracker, Tracker
@@ -45,10 +57,26 @@ _LAZY = {
     "RedisPersistentOrderedDict": "tastypy.redis",
     "RedisTracker": "tastypy.redis",
     "RedisProgressTracker": "tastypy.redis",
+    "AsyncPOD": "tastypy.aio",
+    "AsyncPersistentOrderedDict": "tastypy.aio",
+    "AsyncTracker": "tastypy.aio",
+    "AsyncProgressTracker": "tastypy.aio",
+    "AsyncSharedPOD": "tastypy.aio",
+    "AsyncSharedPersistentOrderedDict": "tastypy.aio",
+    "AsyncSharedTracker": "tastypy.aio",
+    "AsyncSharedProgressTracker": "tastypy.aio",
 }
 
 __all__ = [
     "POD",
+    "AsyncPOD",
+    "AsyncPersistentOrderedDict",
+    "AsyncProgressTracker",
+    "AsyncSharedPOD",
+    "AsyncSharedPersistentOrderedDict",
+    "AsyncSharedProgressTracker",
+    "AsyncSharedTracker",
+    "AsyncTracker",
     "DuplicateKeyError",
     "IntegrityError",
     "LockedError",

@@ -447,9 +447,12 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
             record.pop(RETRY_AT, None)
             if self.max_tries and record["_tries"] >= self.max_tries:
                 record["_aborted"] = True
-                self._work.release_key(key)
             elif wait > 0:
                 record[RETRY_AT] = now + wait
+            # The try is over: no loop is on the key now. (Still claimed, a
+            # key that came due before its loop asked again was passed over
+            # by the others' due scan, and never handed out again.)
+            self._work.release_key(key)
             self.mark_dirty(key)
 
     def _give_back(self, key: K) -> None:

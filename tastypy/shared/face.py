@@ -15,6 +15,7 @@ extending ``tastypy.TaskRecord``); unparameterized, they are ``[Any, Any]``.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import contextlib
 import functools
@@ -37,7 +38,8 @@ from tastypy.counts import Fractions, R
 from tastypy.failures import Failures
 from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
-from tastypy.pod import DictMethods, OldIterators, pairs_of
+from tastypy.operations import plain
+from tastypy.pod import DictMethods, OldIterators, PersistentOrderedDict, pairs_of
 from tastypy.tracker import ProgressTracker
 from tastypy.work import loop
 
@@ -388,7 +390,7 @@ class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
         """The most tries of a task before it is no longer to do (0: no limit)."""
         return self._call("attr", "max_tries")  # type: ignore[no-any-return]
 
-    if TYPE_CHECKING:  # one call each to the host: set below from TRACKER_CALLS
+    if TYPE_CHECKING:  # one call each to the host: set below from tastypy.operations
 
         def add(self, key: K) -> None: ...
         def add_if_absent(self, key: K) -> bool: ...
@@ -532,23 +534,23 @@ class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
         return bar_over(loop, self)
 
 
-#: The tracker's own methods that are one plain call to the host.
-TRACKER_CALLS = (
-    "add add_if_absent mark_done mark_not_done done abort unabort aborted "
-    "increment_tries decrement_tries reset_tries tries should_do should_do_add should_try "
-    "should_try_add num_done num_tried num_aborted num_waiting next_due"
-).split()
-
-
-def _forward(name: str) -> Callable[..., Any]:
-    def call(self: ClientTracker[Any, Any], *args: Any, **kwargs: Any) -> Any:
+def _forward(cls: type[Any], name: str, model: type[Any]) -> Callable[..., Any]:
+    def call(self: ClientPOD[Any, Any], *args: Any, **kwargs: Any) -> Any:
         return self._call(name, *args, **kwargs)
 
-    # Name, docstring and signature (through __wrapped__) of ProgressTracker's.
-    functools.update_wrapper(call, getattr(ProgressTracker, name))
-    call.__qualname__ = f"ClientTracker.{name}"
+    # Name, docstring and signature (through __wrapped__) of the model's.
+    functools.update_wrapper(call, getattr(model, name))
+    call.__qualname__ = f"{cls.__name__}.{name}"
     return call
 
 
-for _name in TRACKER_CALLS:
-    setattr(ClientTracker, _name, _forward(_name))
+def _forward_plain(cls: type[Any], tracker: bool, model: type[Any]) -> None:
+    """One forwarder per plain operation (``tastypy.operations``) that ``cls`` does not write out."""
+    for name in plain(tracker):
+        if name not in vars(cls):
+            setattr(cls, name, _forward(cls, name, model))
+    abc.update_abstractmethods(cls)
+
+
+_forward_plain(ClientPOD, False, PersistentOrderedDict)
+_forward_plain(ClientTracker, True, ProgressTracker)

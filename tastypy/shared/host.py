@@ -13,23 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tastypy.observe import apply, unwrap
+from tastypy.operations import OPERATIONS, of
 
-#: POD and Tracker methods a client may call by name (all else is refused).
-POD_METHODS = (
-    "__getitem__ __setitem__ __delitem__ __contains__ __len__ pop popitem setdefault "
-    "update clear sync sync_key mark_dirty dirty hold unhold revert"
-).split()
-TRACKER_METHODS = (
-    "add add_if_absent add_many add_many_if_absent mark_done mark_not_done done abort "
-    "unabort aborted increment_tries decrement_tries reset_tries tries should_do "
-    "should_do_add should_try should_try_add num_done num_tried num_aborted num_waiting next_due retry"
-).split()
-#: Names of the attempt operations (``tastypy.failures``) -> the tracker's methods.
-ATTEMPT_OPERATIONS = {"begin": "_begin", "fail": "_fail", "give_back": "_give_back"}
-
-#: Requests that never wait for another client's user lock: releasing it,
-#: and the creator's way out (which must not hang on a lock held elsewhere).
-NO_WAIT = frozenset(("unlock", "close", "exit_sync"))
+#: Requests that never wait for another client's user lock.
+NO_WAIT = frozenset(operation.name for operation in OPERATIONS if operation.no_wait)
 
 
 class Host:
@@ -49,7 +36,7 @@ class Host:
         self.holder: Any = None
         self.depth = 0
         self.closed = False
-        self.table = self._table(POD_METHODS + (TRACKER_METHODS if self.work else []))
+        self.table = self._table()
 
     # -- clients and the user lock ---------------------------------------------
 
@@ -96,25 +83,14 @@ class Host:
             raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
         return handler(cid, *args, **kwargs)
 
-    def _table(self, methods: list[str]) -> dict[str, Callable[..., Any]]:
-        table = {name: self._method(name) for name in methods}
-        table.update(
-            lock=self._lock,
-            unlock=self._unlock,
-            get=self._get,
-            apply=self._apply,
-            keys=self._keys,
-            items=self._items,
-            scan=self._scan,
-            equals=self._equals,
-            attr=self._attr,
-            close=self._close,
-            exit_sync=self._exit_sync,
-        )
-        if self.work is not None:
-            table.update(next=self._next, drop=self._drop)
-            table.update({name: self._method(method) for name, method in ATTEMPT_OPERATIONS.items()})
-        return table
+    def _table(self) -> dict[str, Callable[..., Any]]:
+        """Name -> handler, from ``tastypy.operations`` (a POD's, or a tracker's too)."""
+        return {
+            operation.name: self._method(operation.method)
+            if operation.method
+            else getattr(self, f"_{operation.name}")
+            for operation in of(self.work is not None)
+        }
 
     def _method(self, name: str) -> Callable[..., Any]:
         method = getattr(self.pod, name)
@@ -143,6 +119,13 @@ class Host:
 
     def _apply(self, cid: Any, op: Any) -> Any:
         return unwrap(apply(op, self.pod))
+
+    def _apply_many(self, cid: Any, ops: list[Any]) -> None:
+        """Apply ``ops`` in order, in one step (no other request runs between them)."""
+        pod = self.pod
+        with pod._lock:
+            for op in ops:
+                apply(op, pod)
 
     def _keys(self, cid: Any, start: int, count: int) -> list[Any]:
         return list(itertools.islice(self.pod, start, start + count))
