@@ -97,6 +97,12 @@ class TaskOrder:
         heapq.heappop(self._heap)
         return found[1]
 
+    def keep_due(self, key: Any) -> None:
+        """Put back on the heap a key ``pop_due`` took but nobody handed out."""
+        at = self.due.get(key)
+        if at is not None:
+            heapq.heappush(self._heap, (at, next(self._pushes), key))
+
     def remove(self, key: Any) -> None:
         """Forget ``key`` (nothing if unknown)."""
         self.due.pop(key, None)

@@ -40,7 +40,7 @@ from tastypy.records import (
     normal_record,
     record_problem,
 )
-from tastypy.work import LOCAL, Work, loop
+from tastypy.work import LOCAL, NAP, Work, loop
 
 if TYPE_CHECKING:
     #: ``(skip, need, test)``: what a record passes (see ``ProgressTracker._first``).
@@ -449,9 +449,8 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
                 record["_aborted"] = True
             elif wait > 0:
                 record[RETRY_AT] = now + wait
-            # The try is over: no loop is on the key now. (Still claimed, a
-            # key that came due before its loop asked again was passed over
-            # by the others' due scan, and never handed out again.)
+            # The try is over: no loop is on the key now (it goes to whichever
+            # loop asks once it is due).
             self._work.release_key(key)
             self.mark_dirty(key)
 
@@ -509,8 +508,20 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
         done, no tries. Keys in ``skip`` (held by loops) are passed over.
         """
         order = self._order
+        held: list[Any] = []
+        try:
+            return self._first_due_key(now, allow_aborted, skip, held)
+        finally:
+            for key in held:  # due, but a loop is on it: due for the next that asks after
+                order.keep_due(key)
+
+    def _first_due_key(self, now: float, allow_aborted: bool, skip: Any, held: list[Any]) -> K | None:
+        order = self._order
         while (key := order.pop_due(now)) is not None:
-            if key in skip or key not in self._data:
+            if key not in self._data:
+                continue
+            if key in skip:
+                held.append(key)
                 continue
             record = self._record(key)
             if record["_aborted"] and not allow_aborted:
@@ -525,8 +536,12 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
                 return key  # type: ignore[no-any-return]  # (the order holds keys as Any)
         return None
 
-    def _wait_for_due(self, now: float, allow_aborted: bool) -> float | None:
-        """Seconds until the first key waiting for its ``_retry_at`` comes due, or None."""
+    def _wait_for_due(self, now: float, allow_aborted: bool, held: Any = ()) -> float | None:
+        """Seconds until the first key waiting for its ``_retry_at`` comes due, or None.
+
+        A due key that a loop holds (``held``) is not waited for as if it were
+        free: a loop asks again after ``work.NAP`` at the soonest.
+        """
         order = self._order
         while (found := order.earliest()) is not None:
             at, key = found
@@ -534,7 +549,7 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
             if not (record["_aborted"] and not allow_aborted) and (
                 record["_done"] or self.should_do(key, allow_aborted)
             ):
-                return max(0.0, at - now)
+                return max(at - now, NAP) if key in held else max(0.0, at - now)
             order.set_due(key, None)  # never handed out as it is: no loop waits for it
         return None
 

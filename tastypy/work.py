@@ -57,7 +57,7 @@ class Work:
             skip = _Either(self.owners, self.handed.get(loop, ()))
             found = tracker._next_to_try(start, allow_aborted, skip=skip, now=now)
             if found is None:
-                wait = tracker._wait_for_due(now, allow_aborted)
+                wait = tracker._wait_for_due(now, allow_aborted, self.owners)
                 return None if wait is None else (None, start, wait)
             key, start = found[0], found[1] + 1
         self.claims[loop] = key

@@ -368,7 +368,7 @@ elseif wait > 0 then
 end
 call('HSET', V, k, new)  -- first: see FIELD
 recount(old, new)
-if aborted then release(k) end
+release(k)  -- the try is over: due, it goes to whichever loop asks
 if not aborted and wait > 0 then call('ZADD', D, at + wait, k) else call('ZREM', D, k) end
 return 1
 """
