@@ -1,10 +1,13 @@
 """The tutorial's crawl on a Redis server: run it on every machine that helps.
 
-    python crawl_redis.py redis://:secret@10.0.0.5:6379/0
+    REDIS_URL=... python crawl_redis.py
+
+The URL (with its password) comes from the environment, not the command
+line: every user of the machine can read a process's arguments (``ps``).
 """
 
 import multiprocessing
-import sys
+import os
 
 from tastypy import RedisTracker
 
@@ -33,7 +36,7 @@ def work(tracker):
 
 
 if __name__ == '__main__':
-    tracker = RedisTracker(sys.argv[1], 'crawl', max_tries=3)
+    tracker = RedisTracker(os.environ['REDIS_URL'], 'crawl', max_tries=3)
     tracker.add_if_absent('site')
     with multiprocessing.Pool(4) as pool:
         done = sum(pool.map(work, [tracker] * 4))
