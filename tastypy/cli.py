@@ -556,13 +556,16 @@ def _run_retry(args: argparse.Namespace) -> None:
             n = len(keys) if args.dry_run else tracker.retry(keys)
     else:
         # On the folder's texts: only the chosen records are decoded, changed
-        # and written (one commit, as the writer: a running job refuses it).
+        # and written, as the writer (a running job refuses it). In commits of
+        # a shard's size: each is a journal append, where one commit of them
+        # all would rewrite every shard; a retry cut short is run again.
         path = _tastypy_folder(args.path).absolute()
         with contextlib.closing(Store(path, read_only=args.dry_run)) as store:
             changes = retry.reset_texts(store.items(), args.aborted, args.error)
             if not args.dry_run:
-                with exits.critical():
-                    store.commit(changes)
+                for start in range(0, len(changes), store.file_size):
+                    with exits.critical():
+                        store.commit(changes[start : start + store.file_size])
         n = len(changes)
     if args.dry_run:
         print(f"{args.path}: would retry {n:,} keys")

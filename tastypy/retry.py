@@ -35,12 +35,15 @@ def failed(items: Iterable[tuple[Any, dict[str, Any]]]) -> Iterator[tuple[Any, d
             yield key, record
 
 
-def folder_items(texts: Iterable[tuple[Any, str]], aborted: bool = False) -> Iterator[tuple[Any, dict[str, Any]]]:
+def folder_items(
+    texts: Iterable[tuple[Any, str]], aborted: bool = False, also: str = ""
+) -> Iterator[tuple[Any, dict[str, Any]]]:
     """``(key, record)`` of a store's ``(key, text)`` pairs that may hold a
-    failure (or, with ``aborted``, an abort): the others are not decoded."""
+    failure (or, with ``aborted``, an abort), and the text ``also``: the
+    others are not decoded."""
     needle = '"_aborted":true' if aborted else '"_error"'
     for key, text in texts:
-        if needle in text:
+        if needle in text and also in text:
             yield key, json.loads(text)
 
 
@@ -82,12 +85,15 @@ def reset_texts(texts: Iterable[tuple[Any, str]], aborted_only: bool, error_type
     """``(key, new text)`` of the records ``chosen()`` picks from a folder's
     ``(key, text)`` pairs, put back to do as ``Tracker.retry()`` does: what
     ``tastypy retry`` commits, without decoding (or checking) the others."""
+    # A record of that error type holds the type as this text (or is not one).
+    also = "" if error_type is None else '"type":' + encode(error_type)
+    items = dict(folder_items(texts, aborted_only, also))
     changes = []
-    for key, record in folder_items(texts, aborted_only):
-        if next(chosen([(key, record)], aborted_only, error_type), None) is not None:
-            record["_tries"], record["_aborted"] = 0, False
-            record.pop(RETRY_AT, None)
-            changes.append((key, encode(record)))
+    for key in chosen(items.items(), aborted_only, error_type):
+        record = items[key]
+        record["_tries"], record["_aborted"] = 0, False
+        record.pop(RETRY_AT, None)
+        changes.append((key, encode(record)))
     return changes
 
 
