@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis", metavar="URL", default=None,
         help="keep the state in this Redis database (the folder argument is its name there)",
     )
+    sub.add_argument(
+        "--async", dest="use_async", action="store_true",
+        help="crawl in one process with asyncio: 25 coroutines a worker on an AsyncTracker (not with --redis)",
+    )
 
     sub = command("info", _run_info, "kind, size, last sync and writer of a folder")
     sub.add_argument("path")
@@ -598,6 +602,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     from tastypy import demo
 
     if args.redis is not None:
+        if args.use_async:
+            raise UserError("--async runs on a folder; leave out --redis")
         if is_target(args.redis) or not is_target(f"{args.redis}#{args.folder}"):
             raise UserError(f"--redis takes a Redis URL (redis://host:6379/0), not {args.redis!r}")
         try:
@@ -611,7 +617,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         with _reader(args.folder) as pod:
             if _kind(pod, args.folder) == "POD":
                 raise UserError(f"{args.folder} holds a POD, not the demo's tracker: choose another folder")
-    return demo.run(
+    return (demo.run_async if args.use_async else demo.run)(
         Path(args.folder).expanduser(), pages=args.pages, workers=args.workers,
         fail_rate=args.fail_rate, seed=args.seed,
     )

@@ -10,6 +10,7 @@ stopped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import signal
@@ -62,17 +63,33 @@ class Site:
 
     def fetch(self, url: str, attempt: int) -> dict[str, Any]:
         """The page at ``url`` (title, links, size), or FetchError; takes a few ms, or longer."""
+        seconds, page = self._answer(url, attempt)
+        time.sleep(seconds)
+        if isinstance(page, FetchError):
+            raise page
+        return page
+
+    async def afetch(self, url: str, attempt: int) -> dict[str, Any]:
+        """``fetch`` for asyncio: the wait is an ``asyncio.sleep``."""
+        seconds, page = self._answer(url, attempt)
+        await asyncio.sleep(seconds)
+        if isinstance(page, FetchError):
+            raise page
+        return page
+
+    def _answer(self, url: str, attempt: int) -> tuple[float, dict[str, Any] | FetchError]:
+        """How long the server takes, and the page or the error it answers."""
         number = int(url.rsplit("/", 1)[1])
         rng = random.Random(f"{self.seed}/{number}")
         slow = rng.random() < SLOW_RATE
-        time.sleep(rng.uniform(0.1, 0.4) if slow else rng.uniform(0.001, 0.008))
+        seconds = rng.uniform(0.1, 0.4) if slow else rng.uniform(0.001, 0.008)
         if rng.random() < BROKEN_RATE:
-            raise FetchError("500 internal server error")
+            return seconds, FetchError("500 internal server error")
         if random.Random(f"{self.seed}/{number}/{attempt}").random() < self.fail_rate:
-            raise FetchError("timed out")
+            return seconds, FetchError("timed out")
         # A few pages draw most links, as on real sites.
         targets = {int(self.pages * rng.random() ** 3) for _ in range(rng.randint(2, 9))} - {number}
-        return {
+        return seconds, {
             "title": " ".join(rng.choice(_WORDS) for _ in range(3)).capitalize(),
             "links": [f"/page/{n}" for n in sorted(targets)],
             "bytes": rng.randint(2_000, 80_000),
@@ -140,21 +157,83 @@ def run(
         known = len(tracker)
         tracker.add_many_if_absent(site.urls())
         counts = Counts.of_tracker(tracker)
-        if not counts.todo:
-            print(f"already finished: {counts.done:,} of {counts.total:,} done"
-                  f" (remove {state} to start over)", file=out)
-        else:
-            if known:
-                print(f"resuming: {counts.done:,} of {counts.total:,} done", file=out)
-            else:
-                print(f"crawling {counts.total:,} pages of a generated site with {workers} workers,"
-                      f" state in {state}", file=out)
-            print("Ctrl-C stops it; the same command resumes it.", file=out, flush=True)
+        if _announce(known, counts, f"{workers} workers", state, out):
             finished = _crawl_all(tracker, site, workers, counts)
             if finished:
                 _give_up(tracker)
     finally:
         tracker.close()
+    return _ending(finished, where, state, started, out)
+
+
+def run_async(
+    folder: Path, pages: int = 3000, workers: int | None = None, fail_rate: float = 0.1,
+    seed: int = 7, out: TextIO | None = None,
+) -> int:
+    """``run``, in one process: 25 coroutines a worker on an ``AsyncTracker``."""
+    out = out or sys.stdout
+    site = Site(pages, seed, fail_rate)
+    started = time.monotonic()
+    try:
+        finished = asyncio.run(_crawl_coroutines(folder, site, 25 * (workers or 4), out))
+    except KeyboardInterrupt:  # asyncio.run cancelled the crawl: the tracker closed, synced
+        finished = False
+    return _ending(finished, str(folder), str(folder), started, out)
+
+
+async def _crawl_coroutines(folder: Path, site: Site, coroutines: int, out: TextIO) -> bool:
+    from tastypy import AsyncTracker
+
+    async with AsyncTracker(folder, max_tries=MAX_TRIES, backoff=BACKOFF) as tracker:
+
+        async def counts() -> Counts:
+            total, done, aborted = await tracker.length(), await tracker.num_done(), await tracker.num_aborted()
+            return Counts(total, done, await tracker.num_tried(), aborted, max(0, total - done - aborted))
+
+        known = await tracker.length()
+        await tracker.add_many_if_absent(site.urls())
+        if not _announce(known, await counts(), f"{coroutines} coroutines", str(folder), out):
+            return True
+
+        async def crawl() -> None:
+            async for url in tracker.try_keys():
+                async with tracker.attempt(url) as attempt:
+                    await tracker.update({url: await site.afetch(url, attempt.record["_tries"])})
+
+        bar = LiveBar(await counts(), unit="page")
+        try:
+            crawls = asyncio.gather(*(crawl() for _ in range(coroutines)))
+            # Ctrl-C cancels them all as asyncio.run ends: that is no error to report.
+            crawls.add_done_callback(lambda done: done.cancelled() or done.exception())
+            while not crawls.done():
+                await asyncio.wait([crawls], timeout=0.2)
+                bar.update(await counts())
+            await crawls
+            bar.update(await counts(), force=True)
+        finally:
+            bar.close()
+        async for url, page in tracker.items():  # as _give_up
+            if not (page["_done"] or page["_aborted"]):
+                await tracker.mark_failed(url, Interrupted("its last try was interrupted"))
+    return True
+
+
+def _announce(known: int, counts: Counts, workers: str, state: str, out: TextIO) -> bool:
+    """Say what the run is about to do; False when there is nothing left to do."""
+    if not counts.todo:
+        print(f"already finished: {counts.done:,} of {counts.total:,} done"
+              f" (remove {state} to start over)", file=out)
+        return False
+    if known:
+        print(f"resuming: {counts.done:,} of {counts.total:,} done", file=out)
+    else:
+        print(f"crawling {counts.total:,} pages of a generated site with {workers}, state in {state}", file=out)
+    print("Ctrl-C stops it; the same command resumes it.", file=out, flush=True)
+    return True
+
+
+def _ending(finished: bool, where: str, state: str, started: float, out: TextIO) -> int:
+    """The last lines, and the exit status (130 when interrupted)."""
     if not finished:
         with _reading(where) as records:
             counts = Counts.of_records(records)

@@ -24,12 +24,13 @@ def on_disk(folder) -> Counts:
         return Counts.of_records(pod[key] for key in pod)
 
 
-def test_demo_crawls_every_page_and_reports(tmp_path):
+@pytest.mark.parametrize(("mode", "who"), [([], "2 workers"), (["--async"], "50 coroutines")])
+def test_demo_crawls_every_page_and_reports(tmp_path, mode, who):
     folder = tmp_path / "crawl"
-    result = tastypy("demo", folder, "--pages", 150, "--workers", 2)
+    result = tastypy("demo", folder, "--pages", 150, "--workers", 2, *mode)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"crawling 150 pages of a generated site with 2 workers, state in {folder}"
+    assert lines[0] == f"crawling 150 pages of a generated site with {who}, state in {folder}"
     assert lines[1] == "Ctrl-C stops it; the same command resumes it."
     counts = on_disk(folder)
     assert counts.total == 150 and counts.todo == 0 and counts.done > 100
@@ -95,15 +96,16 @@ def test_demo_with_a_live_bar(tmp_path):
     assert "40/40" in result.stderr and "tried 40, aborted" in result.stderr
 
 
-def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path):
+@pytest.mark.parametrize(("mode", "pages"), [([], 600), (["--async"], 20000)])
+def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path, mode, pages):
     folder = tmp_path / "crawl"
     # Its own session: SIGINT to the group, like Ctrl-C in a terminal (pool and server too).
     first = subprocess.Popen(
-        command("demo", folder, "--pages", 600, "--workers", 2), stdout=subprocess.PIPE,
+        command("demo", folder, "--pages", pages, "--workers", 2, *mode), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True,
     )
     try:
-        assert first.stdout.readline().startswith("crawling 600 pages")
+        assert first.stdout.readline().startswith(f"crawling {pages:,} pages")
         deadline = time.monotonic() + CHILD_TIMEOUT
         while on_disk(folder).done < 30:
             assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
@@ -118,15 +120,15 @@ def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path):
     assert first.returncode == 130, err
     assert "Traceback" not in err, err
     stopped = on_disk(folder)
-    assert 30 <= stopped.done < 600
+    assert 30 <= stopped.done < pages
     assert out.splitlines()[-1] == (
-        f"interrupted: {stopped.done:,} of 600 done, synced to {folder};"
+        f"interrupted: {stopped.done:,} of {pages:,} done, synced to {folder};"
         " run the same command again to resume"
     )
 
-    second = tastypy("demo", folder, "--pages", 600, "--workers", 2)
+    second = tastypy("demo", folder, "--pages", pages, "--workers", 2, *mode)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith(f"resuming: {stopped.done:,} of 600 done\n")
+    assert second.stdout.startswith(f"resuming: {stopped.done:,} of {pages:,} done\n")
     assert "finished: " in second.stdout
     assert on_disk(folder).todo == 0
 
@@ -186,6 +188,8 @@ def test_demo_on_redis_refuses_a_name_that_holds_a_pod_or_a_bad_url(redis_url):
     assert line.startswith("tastypy demo: ") and "holds a RedisPOD" in line
     line = one_error_line(tastypy("demo", "--redis", "/not/a/url"))
     assert "--redis takes a Redis URL" in line
+    line = one_error_line(tastypy("demo", "crawl", "--redis", redis_url, "--async"))
+    assert line == "tastypy demo: --async runs on a folder; leave out --redis"
 
 
 def test_the_demo_runs_without_redis_py(tmp_path):
