@@ -229,6 +229,14 @@ class MappingOps(Scripts):
             raise ops.error(got[1], got[2])
         return self._apply_in_python(op, key, ktext)
 
+    def _apply_many(self, records: list[Any]) -> None:
+        """Apply Op records in order, each atomic on its own (another client's call may run between two).
+
+        The first that fails raises, and the ones after it are not applied.
+        """
+        for record in records:
+            self._apply(Op(*record))
+
     def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
         """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
         client = self._client()
