@@ -555,3 +555,34 @@ def test_one_process_holds_many_leased_keys_and_a_sigkill_returns_them_within_th
         watchdog.cancel()
         child.kill()
         child.wait(10)
+
+
+def test_redis_options_init_prefetch_drop_and_changes_applied_in_order(redis_url, redis_server):
+    _session_servers.add(redis_server.process.pid)
+
+    async def main():
+        async with tastypy.AsyncRedisPOD(redis_url, "p", {"a": {"n": 1}}) as p:
+            assert (p.url, p.name) == (redis_url, "p")
+            assert await p.getitem("a") == {"n": 1}
+            with pytest.raises(KeyError):
+                async with p.changes() as c:
+                    c["a"]["n"] += 1
+                    c["missing"]["n"] = 1  # refused: the change before stays, none after runs
+                    c["a"]["m"] = 2
+            assert await p.getitem("a") == {"n": 2}
+            await p.drop()
+            assert await p.length() == 0
+        threads = set(threading.enumerate())
+        with pytest.raises((TypeError, ValueError)):
+            await tastypy.AsyncRedisTracker(redis_url, "t", init=["x"]).open()  # not (key, record) pairs
+        assert set(threading.enumerate()) <= threads  # its threads ended
+        async with tastypy.AsyncRedisTracker(redis_url, "t", 2, {k: {} for k in "xyz"}, prefetch=2) as t:
+            assert t.max_tries == 2
+            seen = [key async for key in t.try_keys()]
+            assert sorted(seen) == ["x", "y", "z"] and await t.num_tried() == 3
+        with pytest.raises(ValueError, match="holds a RedisTracker"):
+            await tastypy.AsyncRedisPOD(redis_url, "t").open()
+
+    run(main())
+    with pytest.raises(ValueError, match="prefetch"):
+        tastypy.AsyncRedisTracker(redis_url, "t", prefetch=0)  # refused when made, before any thread

@@ -93,7 +93,11 @@ class AsyncRedisPersistentOrderedDict(AsyncClientPOD[K, V]):
             self._opened = True
             if self._init is not None:
                 init, self._init = self._init, None
-                await self.update(init)
+                try:
+                    await self.update(init)
+                except BaseException:
+                    await self.aclose()  # no thread outlives a failed open
+                    raise
         return self
 
     async def __aenter__(self) -> Self:
