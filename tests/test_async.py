@@ -569,6 +569,26 @@ def test_redis_options_init_prefetch_drop_and_changes_applied_in_order(redis_url
                     c["missing"]["n"] = 1  # refused: the change before stays, none after runs
                     c["a"]["m"] = 2
             assert await p.getitem("a") == {"n": 2}
+            async with p.changes() as c:  # one compare-and-set of both keys
+                c["b"] = {"n": 0}
+                c["b"]["n"] += 1
+                c["a"]["n"] += 1
+            assert [pair async for pair in p.items()] == [("a", {"n": 3}), ("b", {"n": 1})]
+            async with p.changes() as c:  # deleted and stored again: to the end, as on a POD
+                del c["a"]
+                c["a"] = 1
+            async with p.changes() as c:  # keys not known ahead: op by op
+                c.update({"c": 3})
+                c["b"]["n"] += 1
+            assert [pair async for pair in p.items()] == [("b", {"n": 2}), ("a", 1), ("c", 3)]
+
+            async def bump():
+                async with p.changes() as c:
+                    c["b"]["n"] += 1
+                    c["c"] += 1
+
+            await asyncio.gather(*(bump() for _ in range(50)))  # on 4 threads: none lost
+            assert [await p.getitem("b"), await p.getitem("c")] == [{"n": 52}, 53]
             await p.drop()
             assert await p.length() == 0
         threads = set(threading.enumerate())
@@ -579,6 +599,14 @@ def test_redis_options_init_prefetch_drop_and_changes_applied_in_order(redis_url
             assert t.max_tries == 2
             seen = [key async for key in t.try_keys()]
             assert sorted(seen) == ["x", "y", "z"] and await t.num_tried() == 3
+            async with t.changes() as c:
+                c["x"]["size"] = 3
+                c["y"]["_done"] = True  # the counters follow, as on every tracker
+            assert (await t.getitem("x"))["size"] == 3 and await t.num_done() == 1
+            with pytest.raises((TypeError, ValueError)):
+                async with t.changes() as c:
+                    c["z"]["_tries"] = "many"  # refused by the record's guard
+            assert (await t.getitem("z"))["_tries"] == 1
         with pytest.raises(ValueError, match="holds a RedisTracker"):
             await tastypy.AsyncRedisPOD(redis_url, "t").open()
 

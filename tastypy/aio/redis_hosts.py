@@ -42,9 +42,9 @@ class AsyncRedisPersistentOrderedDict(AsyncClientPOD[K, V]):
     ``RedisPOD``, run on a few threads of this object's (each with its own
     connection) so the event loop's thread never waits on the network.
     Values read are plain copies; ``async with pod.changes()`` applies its
-    changes in order, each change atomic on its own (another client's call
-    may land between two of them). ``aclose()`` closes this object's
-    connections and leaves the data in Redis.
+    changes in order in one step (one compare-and-set of the keys it touches).
+    ``aclose()`` closes this object's connections and leaves the data in
+    Redis.
 
     :param url: a Redis URL, as for ``RedisPOD``.
     :param name: names this POD in that database, as for ``RedisPOD``.
