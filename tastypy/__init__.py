@@ -4,8 +4,8 @@
 a POD of task records for jobs that must resume after a crash; ``SharedPOD``
 and ``SharedTracker`` share them between processes through one server;
 ``RedisPOD`` and ``RedisTracker`` between machines, through a Redis server;
-``AsyncPOD``, ``AsyncTracker``, ``AsyncSharedPOD`` and ``AsyncSharedTracker``
-are their faces for asyncio.
+``AsyncPOD``, ``AsyncTracker``, ``AsyncSharedPOD``, ``AsyncSharedTracker``,
+``AsyncRedisPOD`` and ``AsyncRedisTracker`` are their faces for asyncio.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # what __getattr__ below hands out, for type checkers
         AsyncPersistentOrderedDict,
         AsyncPOD,
         AsyncProgressTracker,
+        AsyncRedisPersistentOrderedDict,
+        AsyncRedisPOD,
+        AsyncRedisProgressTracker,
+        AsyncRedisTracker,
         AsyncSharedPersistentOrderedDict,
         AsyncSharedPOD,
         AsyncSharedProgressTracker,
@@ -65,6 +69,10 @@ _LAZY = {
     "AsyncSharedPersistentOrderedDict": "tastypy.aio",
     "AsyncSharedTracker": "tastypy.aio",
     "AsyncSharedProgressTracker": "tastypy.aio",
+    "AsyncRedisPOD": "tastypy.aio",
+    "AsyncRedisPersistentOrderedDict": "tastypy.aio",
+    "AsyncRedisTracker": "tastypy.aio",
+    "AsyncRedisProgressTracker": "tastypy.aio",
 }
 
 __all__ = [
@@ -72,6 +80,10 @@ __all__ = [
     "AsyncPOD",
     "AsyncPersistentOrderedDict",
     "AsyncProgressTracker",
+    "AsyncRedisPOD",
+    "AsyncRedisPersistentOrderedDict",
+    "AsyncRedisProgressTracker",
+    "AsyncRedisTracker",
     "AsyncSharedPOD",
     "AsyncSharedPersistentOrderedDict",
     "AsyncSharedProgressTracker",

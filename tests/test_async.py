@@ -1,4 +1,4 @@
-"""The asyncio faces: one suite over a folder (AsyncTracker) and a shared server (AsyncSharedTracker).
+"""The asyncio faces: one suite over a folder (AsyncTracker), a shared server (AsyncSharedTracker) and Redis.
 
 Each test runs its coroutines with ``asyncio.run(..., debug=True)``: a
 callback that holds the loop too long, a task never awaited or a
@@ -7,6 +7,7 @@ coroutine never run is reported.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import random
@@ -16,38 +17,81 @@ import time
 
 import pytest
 from helpers import fresh_items, run_py, start_py
+from test_shared_support import LEASE, _session_servers
 
 import tastypy
 import tastypy.aio
 
-HOSTS = ["folder", "shared"]
+HOSTS = ["folder", "shared", "redis"]
 
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 120), debug=True)
 
 
-def tracker(kind: str, path, **options):
-    cls = tastypy.AsyncTracker if kind == "folder" else tastypy.AsyncSharedTracker
-    return cls(path, **options)
+class Place:
+    """Where one test's async objects live: a folder, a shared server's folder, or a name on Redis."""
 
+    def __init__(self, kind: str, folder, url: str | None = None) -> None:
+        self.kind, self.folder, self.url = kind, folder, url
 
-def pod(kind: str, path, **options):
-    cls = tastypy.AsyncPOD if kind == "folder" else tastypy.AsyncSharedPOD
-    return cls(path, **options)
+    def _make(self, tracker: bool, where, options):
+        if self.kind == "redis":
+            options.pop("sync_at", None)  # nothing to sync: every call is on the server
+            cls = tastypy.AsyncRedisTracker if tracker else tastypy.AsyncRedisPOD
+            url, name = (self.url, "t") if where is None else (where, "t")
+            return cls(url, name, lease=LEASE, **options)
+        if self.kind == "folder":
+            cls = tastypy.AsyncTracker if tracker else tastypy.AsyncPOD
+        else:
+            cls = tastypy.AsyncSharedTracker if tracker else tastypy.AsyncSharedPOD
+        return cls(self.folder if where is None else where, **options)
+
+    def tracker(self, where=None, **options):
+        return self._make(True, where, options)
+
+    def pod(self, where=None, **options):
+        return self._make(False, where, options)
+
+    def fresh(self, tracker: bool = False) -> list:
+        """The ``(key, value)`` pairs a brand-new process reads back."""
+        if self.kind != "redis":
+            return fresh_items(self.folder)
+        result = run_py(
+            """
+            import sys, tastypy
+            cls = tastypy.RedisTracker if sys.argv[3] else tastypy.RedisPOD
+            pod = cls(sys.argv[1], sys.argv[2])
+            print(repr([(k, tastypy.unwrap(v)) for k, v in pod.items()]))
+            pod.close()
+            """,
+            self.url,
+            "t",
+            "1" if tracker else "",
+        )
+        assert result.returncode == 0, result.stderr
+        return ast.literal_eval(result.stdout)
+
+    @property
+    def where(self) -> str:
+        """One command-line argument naming the place."""
+        return f"{self.url}#t" if self.kind == "redis" else str(self.folder)
 
 
 @pytest.fixture(params=HOSTS)
-def kind(request) -> str:
-    return request.param
+def place(request, folder) -> Place:
+    if request.param == "redis":
+        _session_servers.add(request.getfixturevalue("redis_server").process.pid)
+        return Place("redis", folder, request.getfixturevalue("redis_url"))
+    return Place(request.param, folder)
 
 
 # -- behaviour, as the sync faces ---------------------------------------------------
 
 
-def test_pod_writes_are_read_back_by_a_fresh_process_and_values_read_are_copies(kind, folder):
+def test_pod_writes_are_read_back_by_a_fresh_process_and_values_read_are_copies(place):
     async def main():
-        async with pod(kind, folder) as p:
+        async with place.pod() as p:
             await p.setitem("a", {"tags": [1]})
             await p.update({"b": 2}, c=3)
             copy = await p.getitem("a")
@@ -67,10 +111,10 @@ def test_pod_writes_are_read_back_by_a_fresh_process_and_values_read_are_copies(
             assert await p.equals({"a": {"tags": [1, 2], "n": 1}, "b": 2})
 
     run(main())
-    assert fresh_items(folder) == [("a", {"tags": [1, 2], "n": 1}), ("b", 2)]
+    assert place.fresh() == [("a", {"tags": [1, 2], "n": 1}), ("b", 2)]
 
 
-def test_tracker_records_counters_and_failures_match_the_sync_tracker(kind, folder, tmp_path):
+def test_tracker_records_counters_and_failures_match_the_sync_tracker(place, tmp_path):
     def work_sync(t):
         t.add_many(["a", "b", "c", "d"])
         t.mark_done("a")
@@ -100,7 +144,7 @@ def test_tracker_records_counters_and_failures_match_the_sync_tracker(kind, fold
     sync.close()
 
     async def main():
-        async with tracker(kind, folder, max_tries=1) as t:
+        async with place.tracker(max_tries=1) as t:
             assert t.max_tries == 1
             return await work_async(t)
 
@@ -112,12 +156,12 @@ def test_tracker_records_counters_and_failures_match_the_sync_tracker(kind, fold
                 record["_error"] = {k: v for k, v in record["_error"].items() if k in ("type", "message")}
         return items
 
-    assert strip(fresh_items(folder)) == strip(fresh_items(tmp_path / "sync"))
+    assert strip(place.fresh(tracker=True)) == strip(fresh_items(tmp_path / "sync"))
 
 
-def test_an_error_of_the_host_reaches_the_coroutine_that_made_it(kind, folder):
+def test_an_error_of_the_host_reaches_the_coroutine_that_made_it(place):
     async def main():
-        async with tracker(kind, folder) as t:
+        async with place.tracker() as t:
             await t.add("a")
             with pytest.raises(tastypy.DuplicateKeyError):
                 await t.add_many(["b", "a"])
@@ -128,9 +172,9 @@ def test_an_error_of_the_host_reaches_the_coroutine_that_made_it(kind, folder):
     run(main())
 
 
-def test_a_closed_or_unopened_face_says_what_to_do(kind, folder):
+def test_a_closed_or_unopened_face_says_what_to_do(place):
     async def main():
-        t = tracker(kind, folder)
+        t = place.tracker()
         with pytest.raises(ValueError, match="not open"):
             await t.add("a")
         await t.open()
@@ -144,9 +188,9 @@ def test_a_closed_or_unopened_face_says_what_to_do(kind, folder):
 # -- claims ----------------------------------------------------------------------------
 
 
-def test_200_coroutines_in_their_own_loops_never_hold_the_same_key(kind, folder):
+def test_200_coroutines_in_their_own_loops_never_hold_the_same_key(place):
     async def main():
-        async with tracker(kind, folder, sync_at=50) as t:
+        async with place.tracker(sync_at=50) as t:
             await t.add_many(range(2000))
             held: set = set()
             seen: list = []
@@ -167,9 +211,9 @@ def test_200_coroutines_in_their_own_loops_never_hold_the_same_key(kind, folder)
     run(main())
 
 
-def test_a_cancelled_or_raising_coroutine_gives_its_claim_back(kind, folder):
+def test_a_cancelled_or_raising_coroutine_gives_its_claim_back(place):
     async def main():
-        async with tracker(kind, folder) as t:
+        async with place.tracker() as t:
             await t.add_many(["a", "b"])
             got = asyncio.Event()
 
@@ -288,12 +332,12 @@ def _sockets() -> int:
     return count
 
 
-def test_nothing_is_left_after_aclose(kind, folder):
+def test_nothing_is_left_after_aclose(place):
     threads_before = set(threading.enumerate())
     sockets_before = _sockets()
 
     async def main():
-        t = await tracker(kind, folder).open()
+        t = await place.tracker().open()
         await t.add_many(range(50))
 
         async def worker():
@@ -305,6 +349,9 @@ def test_nothing_is_left_after_aclose(kind, folder):
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
     asyncio.run(main(), debug=True)  # not run(): its wait_for is a task of its own
+    deadline = time.monotonic() + 5
+    while not set(threading.enumerate()) <= threads_before and time.monotonic() < deadline:
+        time.sleep(0.01)  # Redis's renewer thread, woken by aclose(), ends on its own
     assert set(threading.enumerate()) <= threads_before
     assert _sockets() <= sockets_before
 
@@ -313,12 +360,17 @@ def test_nothing_is_left_after_aclose(kind, folder):
 
 CRAWL = """
 import asyncio, os, random, sys, tastypy
-path, log, cls = sys.argv[1], sys.argv[2], getattr(tastypy, sys.argv[3])
+where, log, cls = sys.argv[1], sys.argv[2], getattr(tastypy, sys.argv[3])
 out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 def note(line):
     os.write(out, (line + "\\n").encode())
 async def main():
-    async with cls(path, max_tries=3, sync_at=1) as t:
+    if "Redis" in sys.argv[3]:
+        url, name = where.rsplit("#", 1)
+        opened = cls(url, name, max_tries=3, lease=float(sys.argv[4]))
+    else:
+        opened = cls(where, max_tries=3, sync_at=1)
+    async with opened as t:
         await t.add_many_if_absent(range(5000))
         async def worker():
             async for key in t.try_keys():
@@ -335,13 +387,13 @@ asyncio.run(main())
 """
 
 
-def test_sigkill_at_random_moments_then_resume(kind, folder, tmp_path):
-    cls = "AsyncTracker" if kind == "folder" else "AsyncSharedTracker"
+def test_sigkill_at_random_moments_then_resume(place, tmp_path):
+    cls = {"folder": "AsyncTracker", "shared": "AsyncSharedTracker", "redis": "AsyncRedisTracker"}[place.kind]
     log = tmp_path / "log"
     rng = random.Random(7)
     kills = 0
     for _ in range(8):
-        child = start_py(CRAWL, str(folder), str(log), cls)
+        child = start_py(CRAWL, place.where, str(log), cls, str(LEASE))
         try:
             child.wait(rng.uniform(0.25, 1.0))
         except subprocess.TimeoutExpired:
@@ -351,7 +403,9 @@ def test_sigkill_at_random_moments_then_resume(kind, folder, tmp_path):
         if log.exists() and log.read_text().endswith("finished\n"):
             break
     assert kills >= 3, "the crawl was killed mid-way"
-    child = start_py(CRAWL, str(folder), str(log), cls)
+    if place.kind == "redis":
+        time.sleep(1.5 * LEASE)  # the killed process's claims expire
+    child = start_py(CRAWL, place.where, str(log), cls, str(LEASE))
     assert child.wait(120) == 0, child.stderr.read()
 
     lines = log.read_text().split("\n")
@@ -366,7 +420,11 @@ def test_sigkill_at_random_moments_then_resume(kind, folder, tmp_path):
     check = run_py(
         """
         import sys, tastypy
-        t = tastypy.Tracker(sys.argv[1], max_tries=3)
+        if sys.argv[1].startswith("unix:"):
+            url, name = sys.argv[1].rsplit("#", 1)
+            t = tastypy.RedisTracker(url, name, max_tries=3)
+        else:
+            t = tastypy.Tracker(sys.argv[1], max_tries=3)
         records = dict(t.items())
         assert all(r["_tries"] <= 3 for r in records.values()), "over max_tries"
         assert t.num_done() == sum(r["_done"] for r in records.values())
@@ -377,27 +435,28 @@ def test_sigkill_at_random_moments_then_resume(kind, folder, tmp_path):
         assert not left, f"work left: {left}"
         print(len(records))
         """,
-        str(folder),
+        place.where,
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip() == "5000"
 
 
-def test_a_failed_open_leaves_no_thread_and_says_why(kind, tmp_path):
+def test_a_failed_open_leaves_no_thread_and_says_why(place, tmp_path):
     threads_before = set(threading.enumerate())
     (tmp_path / "file").write_text("not a folder")
 
     async def main():
         with pytest.raises((OSError, ValueError, tastypy.TastypyError)):
-            await tracker(kind, tmp_path / "file").open()
+            bad = f"unix://{tmp_path}/no.sock" if place.kind == "redis" else tmp_path / "file"
+            await place.tracker(bad).open()
 
     asyncio.run(main(), debug=True)
     assert set(threading.enumerate()) <= threads_before
 
 
-def test_locked_keeps_the_other_tasks_calls_out_for_the_block(kind, folder):
+def test_locked_keeps_the_other_tasks_calls_out_for_the_block(place):
     async def main():
-        async with pod(kind, folder) as p:
+        async with place.pod() as p:
             await p.setitem("n", 0)
             order: list = []
 
@@ -447,3 +506,110 @@ def test_an_async_object_over_a_shared_tracker_made_elsewhere(folder):
         assert shared.num_done() == 100  # its aclose() left the server to the others
     finally:
         shared.close()
+
+
+HOLD = """
+import asyncio, sys, tastypy
+url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+async def main():
+    async with tastypy.AsyncRedisTracker(url, name, lease=float(sys.argv[4])) as t:
+        await t.add_many(range(count))
+        held = []
+        async def worker():
+            async for key in t.try_keys():
+                held.append(key)
+                if len(held) == count:
+                    print("held", flush=True)
+                await asyncio.sleep(3600)
+        await asyncio.gather(*(worker() for _ in range(count)))
+asyncio.run(main())
+"""
+
+
+def test_one_process_holds_many_leased_keys_and_a_sigkill_returns_them_within_the_lease(redis_url, redis_server):
+    _session_servers.add(redis_server.process.pid)
+    count = 300
+    child = start_py(HOLD, redis_url, "t", str(count), str(LEASE))
+    watchdog = threading.Timer(60, child.kill)  # bounds the readline below
+    watchdog.start()
+    try:
+        assert child.stdout.readline() == "held\n", child.stderr.read()
+        time.sleep(2.5 * LEASE)  # past the lease: the renewer keeps all of them
+        other = tastypy.RedisTracker(redis_url, "t", lease=LEASE)
+        try:
+            assert list(other.try_keys(max_wait=0)) == []
+            child.kill()
+            killed = time.monotonic()
+            child.wait(10)
+            time.sleep(max(0.0, killed + LEASE + 0.2 - time.monotonic()))
+            got = set()
+            for key in other.try_keys(max_wait=0):  # one pass: it skips a key still claimed
+                got.add(key)
+                other.mark_done(key)
+            assert len(got) == count, f"{count - len(got)} keys still held {LEASE + 0.2} s after the kill"
+            assert other.num_done() == count
+        finally:
+            other.close()
+    finally:
+        watchdog.cancel()
+        child.kill()
+        child.wait(10)
+
+
+def test_redis_options_init_prefetch_drop_and_changes_applied_in_order(redis_url, redis_server):
+    _session_servers.add(redis_server.process.pid)
+
+    async def main():
+        async with tastypy.AsyncRedisPOD(redis_url, "p", {"a": {"n": 1}}) as p:
+            assert (p.url, p.name) == (redis_url, "p")
+            assert await p.getitem("a") == {"n": 1}
+            with pytest.raises(KeyError):
+                async with p.changes() as c:
+                    c["a"]["n"] += 1
+                    c["missing"]["n"] = 1  # refused: the change before stays, none after runs
+                    c["a"]["m"] = 2
+            assert await p.getitem("a") == {"n": 2}
+            async with p.changes() as c:  # one compare-and-set of both keys
+                c["b"] = {"n": 0}
+                c["b"]["n"] += 1
+                c["a"]["n"] += 1
+            assert [pair async for pair in p.items()] == [("a", {"n": 3}), ("b", {"n": 1})]
+            async with p.changes() as c:  # deleted and stored again: to the end, as on a POD
+                del c["a"]
+                c["a"] = 1
+            async with p.changes() as c:  # keys not known ahead: op by op
+                c.update({"c": 3})
+                c["b"]["n"] += 1
+            assert [pair async for pair in p.items()] == [("b", {"n": 2}), ("a", 1), ("c", 3)]
+
+            async def bump():
+                async with p.changes() as c:
+                    c["b"]["n"] += 1
+                    c["c"] += 1
+
+            await asyncio.gather(*(bump() for _ in range(50)))  # on 4 threads: none lost
+            assert [await p.getitem("b"), await p.getitem("c")] == [{"n": 52}, 53]
+            await p.drop()
+            assert await p.length() == 0
+        threads = set(threading.enumerate())
+        with pytest.raises((TypeError, ValueError)):
+            await tastypy.AsyncRedisTracker(redis_url, "t", init=["x"]).open()  # not (key, record) pairs
+        assert set(threading.enumerate()) <= threads  # its threads ended
+        async with tastypy.AsyncRedisTracker(redis_url, "t", 2, {k: {} for k in "xyz"}, prefetch=2) as t:
+            assert t.max_tries == 2
+            seen = [key async for key in t.try_keys()]
+            assert sorted(seen) == ["x", "y", "z"] and await t.num_tried() == 3
+            async with t.changes() as c:
+                c["x"]["size"] = 3
+                c["y"]["_done"] = True  # the counters follow, as on every tracker
+            assert (await t.getitem("x"))["size"] == 3 and await t.num_done() == 1
+            with pytest.raises((TypeError, ValueError)):
+                async with t.changes() as c:
+                    c["z"]["_tries"] = "many"  # refused by the record's guard
+            assert (await t.getitem("z"))["_tries"] == 1
+        with pytest.raises(ValueError, match="holds a RedisTracker"):
+            await tastypy.AsyncRedisPOD(redis_url, "t").open()
+
+    run(main())
+    with pytest.raises(ValueError, match="prefetch"):
+        tastypy.AsyncRedisTracker(redis_url, "t", prefetch=0)  # refused when made, before any thread

@@ -1,7 +1,8 @@
-"""asyncio faces: ``AsyncPOD``/``AsyncTracker`` on a folder, ``AsyncSharedPOD``/``AsyncSharedTracker`` on a server.
+"""asyncio faces: ``AsyncPOD``/``AsyncTracker`` on a folder, ``AsyncSharedPOD``/``AsyncSharedTracker`` on a server,
+``AsyncRedisPOD``/``AsyncRedisTracker`` on Redis.
 
 The face (``face.py``) is written once over an async link (``links.py``);
-the faces users make are in ``hosts.py``.
+the faces users make are in ``hosts.py`` and ``redis_hosts.py``.
 """
 
 from tastypy.aio.face import AsyncAttempt, AsyncClientPOD, AsyncClientTracker
@@ -15,6 +16,12 @@ from tastypy.aio.hosts import (
     AsyncSharedTracker,
     AsyncTracker,
 )
+from tastypy.aio.redis_hosts import (
+    AsyncRedisPersistentOrderedDict,
+    AsyncRedisPOD,
+    AsyncRedisProgressTracker,
+    AsyncRedisTracker,
+)
 
 __all__ = [
     "AsyncAttempt",
@@ -23,6 +30,10 @@ __all__ = [
     "AsyncPOD",
     "AsyncPersistentOrderedDict",
     "AsyncProgressTracker",
+    "AsyncRedisPOD",
+    "AsyncRedisPersistentOrderedDict",
+    "AsyncRedisProgressTracker",
+    "AsyncRedisTracker",
     "AsyncSharedPOD",
     "AsyncSharedPersistentOrderedDict",
     "AsyncSharedProgressTracker",

@@ -96,6 +96,7 @@ _POD_OPS: dict[str, Callable[..., Any]] = {
     "revert": RedisLink._nothing,
     "get": RedisLink._get,
     "apply": RedisLink._apply,
+    "apply_many": RedisLink._apply_many,
     "keys": RedisLink._keys_at,
     "items": RedisLink._items_at,
     "equals": RedisLink._equals,

@@ -229,6 +229,66 @@ class MappingOps(Scripts):
             raise ops.error(got[1], got[2])
         return self._apply_in_python(op, key, ktext)
 
+    def _apply_many(self, records: list[Any]) -> None:
+        """Apply Op records in order, in one step: no other client's call lands between two.
+
+        Read, applied here, written back by one compare-and-set script (read
+        again and redone if another client changed those keys meanwhile).
+        The first that fails raises; the ones before it are applied, none
+        after it, as on the other hosts. A batch whose keys cannot be known
+        ahead (``update``, ``clear``, ``popitem`` of the mapping itself), or
+        that deletes a key and stores it again (its place moves to the end),
+        runs op by op instead, each atomic on its own.
+        """
+        batch = [Op(*record) for record in records]
+        ktexts: dict[Any, str] = {}
+        for key in _keys_of(batch) or ():
+            ktext = self._lookup(key)
+            if ktext is None:
+                break
+            ktexts[key] = ktext
+        else:
+            if ktexts:
+                self._apply_together(batch, ktexts)
+                return
+        self._apply_each(batch)  # also the error a key no POD can hold gets
+
+    def _apply_together(self, batch: list[Op], ktexts: dict[Any, str]) -> None:
+        while True:
+            olds = dict(zip(ktexts.values(), self._client().hmget(self._values, list(ktexts.values()))))
+            box: dict[Any, Any] = {
+                key: self._observed(key, self._value(ktext, olds[ktext]))
+                for key, ktext in ktexts.items()
+                if olds[ktext] is not None
+            }
+            error: Exception | None = None
+            removed: set[Any] = set()
+            for op in batch:
+                if not op.path and op.method in ("__delitem__", "pop"):
+                    removed.add(op.args[0])
+                try:
+                    apply(op, box)
+                except Exception as exc:  # noqa: BLE001  (raised once what came before is written)
+                    error = exc
+                    break
+            if removed & box.keys():
+                self._apply_each(batch)
+                return
+            args: list[str] = []
+            for key, ktext in ktexts.items():
+                old = olds[ktext] or ""
+                new = self._text(key, unwrap(box[key])) if key in box else ""
+                if new != old:
+                    args += [ktext, old, new]
+            if not args or self._run("CAS", *args):
+                if error is not None:
+                    raise error
+                return
+
+    def _apply_each(self, batch: list[Op]) -> None:
+        for op in batch:
+            self._apply(op)
+
     def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
         """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
         client = self._client()
@@ -261,3 +321,21 @@ class MappingOps(Scripts):
 
 def _unseen(op: Op, root: Any) -> None:
     """The owner of a record proxy made to apply one Op: the Op is known already."""
+
+
+#: Methods of the mapping itself whose first argument is the one key they touch.
+_ONE_KEY = frozenset(("__setitem__", "__delitem__", "pop", "setdefault"))
+
+
+def _keys_of(batch: list[Op]) -> list[Any] | None:
+    """The keys ``batch`` touches, in order; None if some cannot be known ahead."""
+    keys: dict[Any, None] = {}
+    for op in batch:
+        if op.path:
+            key = op.path[0]
+        elif op.method in _ONE_KEY and op.args:
+            key = op.args[0]
+        else:
+            return None
+        keys[key] = None
+    return list(keys)
