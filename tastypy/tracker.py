@@ -15,7 +15,6 @@ and passes over keys deleted while it runs. Each ``try_*`` loop is a claim
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import time
@@ -40,14 +39,13 @@ from tastypy.records import (
     normal_record,
     record_problem,
 )
-from tastypy.work import LOCAL, NAP, Work, loop
+from tastypy.work import LOCAL, NAP, Work, loop, next_loop
 
 if TYPE_CHECKING:
     #: ``(skip, need, test)``: what a record passes (see ``ProgressTracker._first``).
     _Rule = tuple[int, int, Callable[[Any], bool] | None]
 
 _MISSING = object()
-_loops = itertools.count()
 
 
 class _ClosedState:
@@ -646,7 +644,7 @@ class ProgressTracker(Failures, Fractions, PersistentOrderedDict[K, R]):
 
     def _claimed(self, allow_aborted: bool, max_wait: float | None) -> Iterator[tuple[K, None]]:
         """A loop of this process: ``work.loop`` over this tracker's own ``Work``."""
-        task = next(_loops)
+        task = next_loop()
 
         def ask(start: int) -> Any:
             with self._lock:

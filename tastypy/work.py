@@ -7,6 +7,7 @@ or the server's one-call-at-a-time loop).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -108,6 +109,10 @@ class Work:
 
 #: The client of a tracker's own loops: the threads of the process holding it.
 LOCAL = "local"
+#: The id of each ``try_*()`` loop this process starts, on any face (sync,
+#: async, any host): one count, so that a host never sees two loops of one
+#: process under one id.
+next_loop = itertools.count().__next__
 #: The longest a loop waiting for a due key sleeps before it asks again
 #: (keys added or freed meanwhile are seen then).
 NAP = 1.0

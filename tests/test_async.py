@@ -508,6 +508,25 @@ def test_an_async_object_over_a_shared_tracker_made_elsewhere(folder):
         shared.close()
 
 
+def test_a_sync_loop_and_an_async_loop_of_one_process_never_hold_the_same_key(folder):
+    shared = tastypy.SharedTracker(folder)
+    shared.add_many(["a", "b"])
+    loop = shared.try_keys()
+    held = next(loop)  # this loop holds its key until it asks again (or is closed)
+
+    async def main():
+        async with tastypy.AsyncSharedTracker.over(shared) as t:
+            async for key in t.try_keys():
+                return key
+        return None
+
+    try:
+        assert (held, run(main())) == ("a", "b")
+        loop.close()
+    finally:
+        shared.close()
+
+
 HOLD = """
 import asyncio, sys, tastypy
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

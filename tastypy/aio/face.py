@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -33,7 +32,7 @@ from tastypy.observe import Op, Recorder, unwrap
 from tastypy.operations import plain
 from tastypy.pod import PersistentOrderedDict, pairs_of
 from tastypy.tracker import ProgressTracker
-from tastypy.work import NAP
+from tastypy.work import NAP, next_loop
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 CHUNK = 1000
 
 _MISSING: Any = object()
-_tasks = itertools.count()
 
 #: Async names of the operations whose sync name is a dunder (``await pod.contains(key)``).
 ASYNC_NAMES = {"__getitem__": "getitem", "__setitem__": "setitem", "__delitem__": "delitem",
@@ -324,7 +322,7 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
 
     async def _work(self, allow_aborted: bool, values: bool, max_wait: float | None) -> AsyncIterator[Any]:
         # The async twin of tastypy.work.loop: the same host calls, asyncio's sleep.
-        task = next(_tasks)
+        task = next_loop()
         start, waited = 0, 0.0
         try:
             while True:

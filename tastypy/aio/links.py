@@ -350,9 +350,6 @@ class RedisThreadLink(_Workers):
                 if item is _STOP:
                     return
                 name, args, kwargs, future = item
-                if name in ("next", "drop"):
-                    # Apart from the sync faces' loops in this process (their own count).
-                    args = (f"async-{args[0]}", *args[1:])
                 try:
                     value = link.open() if name == "_open" else link.call(name, *args, **kwargs)
                 except Exception as exc:  # noqa: BLE001  (its caller gets it)

@@ -19,7 +19,6 @@ import abc
 import builtins
 import contextlib
 import functools
-import itertools
 import os
 import threading
 import time
@@ -41,7 +40,7 @@ from tastypy.observe import WRITABLE, Op, Recorder, unwrap
 from tastypy.operations import plain
 from tastypy.pod import DictMethods, OldIterators, PersistentOrderedDict, pairs_of
 from tastypy.tracker import ProgressTracker
-from tastypy.work import loop
+from tastypy.work import loop, next_loop
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
 CHUNK = 1000
 
 _MISSING: Any = object()
-_tasks = itertools.count()
 
 
 class _Gate:
@@ -474,7 +472,7 @@ class ClientTracker(Failures, Fractions, ClientPOD[K, R]):
     # -- shared work -------------------------------------------------------------
 
     def _work(self, allow_aborted: bool, values: bool, max_wait: float | None) -> Iterator[Any]:
-        task = next(_tasks)
+        task = next_loop()
 
         def ask(start: int) -> Any:
             return self._call("next", task, start, allow_aborted, values)
