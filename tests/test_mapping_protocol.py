@@ -110,3 +110,17 @@ def test_reversed_and_the_merge_operators_work_as_on_a_dict(tmp_path):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@pytest.mark.parametrize("kind", ["pod", "shared"])
+def test_update_refuses_what_is_not_pairs_as_dict_does_and_changes_nothing(tmp_path, kind):
+    pod = tastypy.POD(tmp_path / "p") if kind == "pod" else tastypy.SharedPOD(tmp_path / "s")
+    try:
+        pod["a"] = 1
+        with pytest.raises(TypeError, match="mapping or .key, value. pairs, got 5"):
+            pod.update([("b", 2), 5])
+        with pytest.raises(ValueError, match="pairs of two, got .'x', 1, 2."):
+            pod.update([("b", 2), ("x", 1, 2)])
+        assert dict(pod) == {"a": 1}
+    finally:
+        pod.close()

@@ -30,7 +30,7 @@ from tastypy.failures import _seconds, delay, error_info
 from tastypy.keys import K, V
 from tastypy.observe import Op, Recorder, unwrap
 from tastypy.operations import plain
-from tastypy.pod import PersistentOrderedDict, pairs_of
+from tastypy.pod import PersistentOrderedDict, pairs_of, two
 from tastypy.tracker import ProgressTracker
 from tastypy.work import NAP, next_loop
 
@@ -103,7 +103,7 @@ class AsyncClientPOD(Generic[K, V]):
 
     async def update(self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: V) -> None:
         """Like ``dict.update``, in one call: every value is checked before any is stored."""
-        pairs = [(key, unwrap(value)) for key, value in pairs_of(other)]
+        pairs = [(key, unwrap(value)) for key, value in map(two, pairs_of(other))]
         await self._call("update", pairs, **kwargs)
 
     async def equals(self, other: Mapping[Any, Any]) -> bool:

@@ -38,7 +38,7 @@ from tastypy.failures import Failures
 from tastypy.keys import K, V
 from tastypy.observe import WRITABLE, Op, Recorder, unwrap
 from tastypy.operations import plain
-from tastypy.pod import DictMethods, OldIterators, PersistentOrderedDict, pairs_of
+from tastypy.pod import DictMethods, OldIterators, PersistentOrderedDict, pairs_of, two
 from tastypy.tracker import ProgressTracker
 from tastypy.work import loop, next_loop
 
@@ -238,7 +238,7 @@ class ClientPOD(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
     ) -> None:
         """Like ``dict.update``, in one call: every value is checked before any is stored."""
         items = pairs_of(other)
-        pairs = [(key, unwrap(value)) for key, value in items]
+        pairs = [(key, unwrap(value)) for key, value in map(two, items)]
         self._call("update", pairs, **kwargs)
 
     def clear(self) -> None:
