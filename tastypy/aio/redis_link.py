@@ -56,6 +56,10 @@ async def drive(plan: Plan[T], client: Any) -> T:
 
 
 async def _execute(client: Any, step: Step) -> Any:
+    if type(client) is Batching:
+        if type(step) is Call and not step.every:
+            return await client.call(step)
+        client = client.client
     if type(step) is Call:
         method = getattr(client, step.method)
         if step.every:
@@ -69,6 +73,68 @@ async def _execute(client: Any, step: Step) -> Any:
     assert type(step) is Sleep
     await asyncio.sleep(step.seconds)
     return None
+
+
+#: Calls in one pipeline at most (redis-py packs one of 1,000 or more on a thread of the loop's executor).
+PIPELINE = 250
+
+
+class Batching:
+    """A single server's client that sends the calls made in one turn of the loop as one pipeline.
+
+    Many coroutines each waiting on one call would otherwise cost a write
+    and a read each on the loop's thread (a system call that wakes the
+    server: the larger part of a call's time); in one pipeline (not a
+    transaction: each call stays atomic on its own, as before) they cost
+    one of each. A call whose coroutine was cancelled still runs, as a
+    call sent alone would.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._waiting: list[tuple[Call, asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def call(self, step: Call) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(self._send)  # after the other coroutines ready in this turn
+        self._waiting.append((step, future))
+        return await future
+
+    def _send(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for at in range(0, len(waiting), PIPELINE):
+            task = asyncio.get_running_loop().create_task(self._pipeline(waiting[at : at + PIPELINE]))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _pipeline(self, batch: list[tuple[Call, asyncio.Future[Any]]]) -> None:
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for step, _ in batch:
+                    getattr(pipe, step.method)(*step.args, **step.kwargs)
+                replies = await pipe.execute(raise_on_error=False)
+        except Exception as error:  # noqa: BLE001  (each caller gets it)
+            replies = [error] * len(batch)
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), reply in zip(batch, replies):
+            if future.done():
+                continue  # its coroutine was cancelled
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def aclose(self) -> None:
+        """Wait for the pipelines in flight, then close the client."""
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        await self.client.aclose()
 
 
 async def client(url: str) -> Any:
@@ -136,8 +202,8 @@ class AsyncRedisLink(RedisOps):
         except (redis.ResponseError, redis.TimeoutError, *Patience.ERRORS) as error:
             raise connect.unreachable(self.where, self.url, error) from None
         try:
-            self._redis = made
             self._cluster = connect.is_cluster(made)
+            self._redis = made if self._cluster else Batching(made)
             await self._opening(self._policy())
             await self._call("_check_kind", (), {}, ride_out=False)
         except BaseException:
