@@ -229,3 +229,49 @@ def test_the_async_link_raises_the_sync_links_errors(url):
         assert "#t" in str(sync_error.value) and '"k"' in str(sync_error.value)
     finally:
         raw.close()
+
+
+@pytest.fixture(scope="module")
+def cluster_url(tmp_path_factory):
+    from redis_server import RedisCluster
+
+    started = RedisCluster(tmp_path_factory.mktemp("cluster")).start()
+    _session_servers.update(process.pid for process in started.processes)
+    try:
+        yield started.url
+    finally:
+        started.stop()
+        _session_servers.difference_update(process.pid for process in started.processes)
+
+
+@pytest.mark.timeout(180)
+def test_the_async_classes_work_on_a_redis_cluster(cluster_url):
+    """The same plans on redis.asyncio's RedisCluster: names on every node, claims, changes, the lock."""
+
+    async def main():
+        names = [f"n{i}" for i in range(6)]  # their hash tags fall on more than one node
+        trackers = [await tastypy.AsyncRedisTracker(cluster_url, name, lease=5.0).open() for name in names]
+        try:
+            for t in trackers:
+                await t.add_many(range(40))
+
+            async def worker(t):
+                async for key in t.try_keys():
+                    await t.mark_done(key)
+
+            await asyncio.gather(*(worker(t) for t in trackers for _ in range(5)))
+            assert [await t.num_done() for t in trackers] == [40] * 6
+            async with trackers[0].changes() as c:
+                c[0]["size"] = 1
+                c[1]["size"] = 2
+            assert (await trackers[0].getitem(1))["size"] == 2
+            async with trackers[1].locked():
+                assert await asyncio.to_thread(_lock_taken_elsewhere, cluster_url, "n1")
+            for t in trackers:
+                await t.drop()
+        finally:
+            for t in trackers:
+                await t.aclose()
+        assert _renewers() == []
+
+    run(main())

@@ -34,7 +34,7 @@ BATCH = 500
 class Connection:
     """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
 
-    #: The operations ``call`` runs, by name, and those only a tracker has (set by ``RedisLink``).
+    #: The operations a link runs, by name, and those only a tracker has (set in ``link.py``).
     OPS: ClassVar[dict[str, Callable[..., Any]]] = {}
     TRACKER_OPS: ClassVar[frozenset[str]] = frozenset()
 

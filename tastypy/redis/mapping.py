@@ -24,7 +24,7 @@ class MappingOps(Scripts):
     ``_<name>`` without its dunders (``__getitem__``: ``_getitem``).
     """
 
-    #: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``), by method (set by ``RedisLink``).
+    #: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``), by method (set in ``link.py``).
     TOP: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     # -- keys and values -------------------------------------------------------
