@@ -1,7 +1,7 @@
 """asyncio faces: ``AsyncPOD``/``AsyncTracker`` on a folder, ``AsyncSharedPOD``/``AsyncSharedTracker`` on a server,
 ``AsyncRedisPOD``/``AsyncRedisTracker`` on Redis.
 
-The face (``face.py``) is written once over an async link (``links.py``);
+The face (``face.py``) is written once over an async link (``links.py``, ``redis_link.py``);
 the faces users make are in ``hosts.py`` and ``redis_hosts.py``.
 """
 

@@ -12,9 +12,7 @@ fsync (group commit). The loop's thread never takes the tracker's lock.
 ``ThreadLink``: a few threads, each with its own blocking connection
 (``tastypy.shared.link.Link``), one call in flight each.
 
-``RedisThreadLink``: one ``RedisLink`` (a connection per thread) run on a
-few threads; its claims and lock are renewed by the Redis faces' renewer
-thread, as for ``RedisTracker``.
+(The Redis faces need no thread: ``redis_link.AsyncRedisLink``.)
 """
 
 from __future__ import annotations
@@ -315,61 +313,3 @@ class ThreadLink(_Workers):
             if self.face is not None:
                 self.face._link.close()  # this thread's connection
             self._ended_here(index)
-
-
-class RedisThreadLink(_Workers):
-    """A ``tastypy.redis.link.RedisLink`` run on a few threads, one call in flight each."""
-
-    def __init__(self, link: Any, what: str, threads: int) -> None:
-        self.what, self.where = what, link.where
-        super().__init__(threads)
-        self.link = link
-        self._running = threads
-        self._guard = threading.Lock()
-
-    async def open(self) -> None:
-        """Reach the server on a worker thread (refusing a name that holds the other kind)."""
-        self._start()
-        try:
-            await self.call("_open")
-        except BaseException:
-            await self._stop()  # no thread outlives a failed open
-            raise
-
-    async def aclose(self) -> None:
-        """Free this object's claims and lock, close its connections, end its threads."""
-        if not self.closed:
-            await self._stop()  # the last thread to end closes the link
-
-    def _serve(self) -> None:
-        index = self._threads.index(threading.current_thread())
-        link = self.link
-        try:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    return
-                name, args, kwargs, future = item
-                try:
-                    value = link.open() if name == "_open" else link.call(name, *args, **kwargs)
-                except Exception as exc:  # noqa: BLE001  (its caller gets it)
-                    self._report([(future, False, exc)])
-                else:
-                    self._report([(future, True, value)])
-        finally:
-            with self._guard:
-                self._running -= 1
-                last = not self._running
-            try:
-                if last:
-                    self._close_link()
-            finally:
-                self._ended_here(index)
-
-    def _close_link(self) -> None:
-        from tastypy.redis.lease import renewer
-
-        try:
-            self.link.close()
-        finally:
-            renewer.wake.set()  # it ends at once if nothing else is left to renew

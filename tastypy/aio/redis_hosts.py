@@ -1,9 +1,10 @@
 """The async faces on a Redis server: ``AsyncRedisPOD`` and ``AsyncRedisTracker``.
 
-Each is the face of ``face.py`` over a ``RedisThreadLink``: the blocking
-``RedisLink`` of the sync faces (the same scripts, so the same records,
-counters and claims) run on a few threads of this object's. redis-py is
-imported when one is made, not when ``tastypy.aio`` is.
+Each is the face of ``face.py`` over an ``AsyncRedisLink``
+(``redis_link.py``): the plans of the sync faces' ``RedisLink`` (the same
+scripts, so the same records, counters and claims) run on ``redis.asyncio``,
+with no thread. redis-py is imported when one is made, not when
+``tastypy.aio`` is.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tastypy.aio.face import AsyncClientPOD, AsyncClientTracker
-from tastypy.aio.hosts import THREADS, _NotOpen
-from tastypy.aio.links import RedisThreadLink
+from tastypy.aio.hosts import _NotOpen
 from tastypy.counts import R
 from tastypy.failures import check_backoff
 from tastypy.keys import K, V
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def _redis_link(*args: Any) -> Any:
     try:
-        from tastypy.redis.link import RedisLink
+        from tastypy.aio.redis_link import AsyncRedisLink
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.partition(".")[0] != "redis":
             raise
@@ -32,15 +32,15 @@ def _redis_link(*args: Any) -> Any:
             "the async Redis classes need redis-py, which is not installed:"
             " pip install redis hiredis (tastypy's [redis] extra)"
         ) from exc
-    return RedisLink(*args)
+    return AsyncRedisLink(*args)
 
 
 class AsyncRedisPersistentOrderedDict(AsyncClientPOD[K, V]):
     """A ``RedisPOD`` for asyncio: ``async with tastypy.AsyncRedisPOD(url, name) as pod:``.
 
     Each call is one atomic script or command on the server, as for
-    ``RedisPOD``, run on a few threads of this object's (each with its own
-    connection) so the event loop's thread never waits on the network.
+    ``RedisPOD``, sent by ``redis.asyncio``: the event loop's thread never
+    waits on the network, and no thread is made.
     Values read are plain copies; ``async with pod.changes()`` applies its
     changes in order in one step (one compare-and-set of the keys it touches).
     ``aclose()`` closes this object's connections and leaves the data in
@@ -72,21 +72,21 @@ class AsyncRedisPersistentOrderedDict(AsyncClientPOD[K, V]):
 
     def _setup(self, link: Any, init: Any) -> None:
         self._init_face(_NotOpen(type(self).__name__))
-        self._redis = RedisThreadLink(link, type(self).__name__, THREADS)
+        self._redis = link
         self._init = init
 
     @property
     def url(self) -> str:
         """The Redis URL (as given: it may hold a password)."""
-        return self._redis.link.url  # type: ignore[no-any-return]
+        return self._redis.url  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The name of this POD in its Redis database."""
-        return self._redis.link.name  # type: ignore[no-any-return]
+        return self._redis.name  # type: ignore[no-any-return]
 
     async def open(self) -> Self:
-        """Reach the server (off the event loop's thread) and add ``init``; returns self."""
+        """Reach the server and add ``init``; returns self."""
         if not self._opened:
             await self._redis.open()
             self._link = self._redis
@@ -96,7 +96,7 @@ class AsyncRedisPersistentOrderedDict(AsyncClientPOD[K, V]):
                 try:
                     await self.update(init)
                 except BaseException:
-                    await self.aclose()  # no thread outlives a failed open
+                    await self.aclose()  # no task or connection outlives a failed open
                     raise
         return self
 
@@ -114,8 +114,11 @@ class AsyncRedisProgressTracker(AsyncClientTracker[K, R], AsyncRedisPersistentOr
     As ``AsyncRedisPOD``; its records, counters, ``max_tries``, failures
     and claims are ``RedisTracker``'s. Many tasks each in their own ``async
     for key in t.try_keys():`` hold different keys, each claimed for
-    ``lease`` seconds and renewed by one background thread while this
-    process lives: if it dies, its keys go to the others after the lease.
+    ``lease`` seconds and renewed while this process lives by one task per
+    event loop, every quarter of the lease: if the process dies, its keys go
+    to the others after the lease. That task runs on the loop, so a loop
+    blocked for most of a lease loses its claims (a ``RuntimeWarning`` says
+    so): keep blocking calls off the loop, or give a longer ``lease``.
 
     :param url: a Redis URL, as for ``RedisTracker``.
     :param name: names this tracker in that database, as for ``RedisTracker``.

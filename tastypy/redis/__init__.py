@@ -1,11 +1,14 @@
 """Many machines: a POD or Tracker held by a Redis server.
 
-``link.RedisLink`` runs each operation of the client face as one Lua script
-(``scripts.py``; the Op engine in ``lua/``, fed by ``ops.py``) on the data
-layout of ``connect.py``. It is built by concern: ``connection.py``
-(clients, calls, errors), ``calls.py`` (FCALL, else EVALSHA),
-``mapping.py``, ``tracking.py`` (tracker methods, ``try_keys()`` claims),
-``lease.py`` (the lock, and the thread that renews claims and locks).
+Each operation of the client face is one Lua script (``scripts.py``; the
+Op engine in ``lua/``, fed by ``ops.py``) on the data layout of
+``connect.py``, written once as a plan (``plan.py``: the Redis calls it
+needs) that ``link.RedisLink`` runs on redis-py's blocking client and
+``tastypy.aio.redis_link.AsyncRedisLink`` on ``redis.asyncio``. The plans
+are built by concern: ``connection.py`` (the name, errors), ``calls.py``
+(FCALL, else EVALSHA), ``mapping.py``, ``tracking.py`` (tracker methods,
+``try_keys()`` claims), ``lease.py`` (the lock, and the thread that renews
+the blocking links' claims and locks).
 ``face.py`` is what users hold; ``target.py`` reads the command line's
 ``URL#NAME``.
 

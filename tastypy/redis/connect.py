@@ -6,6 +6,7 @@ import urllib.parse
 from typing import Any
 
 from tastypy.errors import TastypyError
+from tastypy.redis import plan
 
 #: Seconds to connect, and to wait for any reply, before an error (never a hang).
 CONNECT_TIMEOUT = 3.0
@@ -76,30 +77,44 @@ def client(url: str) -> Any:
     name's slot as it moves (MOVED, ASK, TRYAGAIN). A single server gets
     one retry, on a connection error only: a socket left from before a
     server restart is replaced once. A reply that times out is never sent
-    again (the call may have been applied).
+    again (the call may have been applied). ``tastypy.aio.redis_link``
+    makes the ``redis.asyncio`` twin from the same parts.
     """
     import redis
-    from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     url, cluster = cluster_flag(url)
-    options: dict[str, Any] = {
-        "socket_connect_timeout": CONNECT_TIMEOUT,
-        "socket_timeout": REPLY_TIMEOUT,
-        "decode_responses": True,
-    }
     if cluster is not True:
-        plain = redis.Redis.from_url(
-            url, retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)), **options
-        )
-        if cluster is False or not _cluster_enabled(plain):
-            return plain
-        plain.close()
-    if not url.startswith(("redis://", "rediss://")):
-        raise ValueError(f"a Redis Cluster is reached over TCP (redis:// or rediss://), not {mask(url)}")
+        single = redis.Redis.from_url(url, retry=Retry(*retry_policy()), **OPTIONS)
+        if cluster is False or not plan.run(cluster_enabled(), single):
+            return single
+        single.close()
     from redis.cluster import RedisCluster
 
-    return RedisCluster.from_url(url, **options)
+    return RedisCluster.from_url(cluster_url(url), **OPTIONS)
+
+
+#: The options of every client: time limits, and replies as str.
+OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": CONNECT_TIMEOUT,
+    "socket_timeout": REPLY_TIMEOUT,
+    "decode_responses": True,
+}
+
+
+def retry_policy() -> tuple[Any, int, tuple[type[Exception], ...]]:
+    """``Retry``'s arguments: once, at once, on a connection error only."""
+    import redis
+    from redis.backoff import NoBackoff
+
+    return NoBackoff(), 1, (redis.ConnectionError,)
+
+
+def cluster_url(url: str) -> str:
+    """``url`` if a Cluster can be reached at it (over TCP), else the ValueError that says so."""
+    if not url.startswith(("redis://", "rediss://")):
+        raise ValueError(f"a Redis Cluster is reached over TCP (redis:// or rediss://), not {mask(url)}")
+    return url
 
 
 def cluster_flag(url: str) -> tuple[str, bool | None]:
@@ -118,13 +133,15 @@ def cluster_flag(url: str) -> tuple[str, bool | None]:
     return rest, value in ("true", "yes", "1")
 
 
-def _cluster_enabled(plain: Any) -> bool:
+def cluster_enabled() -> plan.Plan[bool]:
+    """Whether the server says it is a Cluster node."""
     import redis
 
     try:
-        return bool(plain.info("cluster").get("cluster_enabled"))
+        info = yield plan.call("info", "cluster")
     except redis.ResponseError:
         return False  # INFO refused (ACL) or renamed: a Cluster must then be named in the URL
+    return bool(info.get("cluster_enabled"))
 
 
 def is_cluster(redis_client: Any) -> bool:
@@ -140,15 +157,15 @@ class EvictionError(TastypyError):
 SAFE_POLICY = "noeviction"
 
 
-def eviction_policies(redis_client: Any) -> set[str] | None:
+def eviction_policies(cluster: bool) -> plan.Plan[set[str] | None]:
     """The ``maxmemory-policy`` of the server (of every primary of a Cluster); None if not allowed to ask."""
     import redis
 
     try:
-        if is_cluster(redis_client):
-            infos = redis_client.info("memory", target_nodes=redis_client.PRIMARIES).values()
+        if cluster:
+            infos = (yield plan.call("info", "memory", target_nodes="primaries")).values()
         else:
-            infos = [redis_client.info("memory")]
+            infos = [(yield plan.call("info", "memory"))]
     except redis.ResponseError:
         return None  # INFO refused (ACL) or renamed
     return {str(info.get("maxmemory_policy", SAFE_POLICY)) for info in infos}

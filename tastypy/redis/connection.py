@@ -1,17 +1,17 @@
-"""The connection of a RedisPOD or RedisTracker: its clients, calls, and how Redis's refusals reach the user.
+"""What a Redis link knows of its name, and how Redis's refusals reach the user.
 
-``Connection`` is the first layer of ``RedisLink`` (as redis-py builds
-``Redis`` from command mixins): one client per process (after a fork too),
-a call that rides out a server restart, the eviction-policy check at open,
-and every refusal or damage turned into an error naming ``URL#NAME``.
+``Connection`` is the first layer of the plans that ``RedisLink`` (blocking)
+and ``AsyncRedisLink`` (asyncio) both run (as redis-py builds ``Redis``
+from command mixins): the name's keys, one operation's plan by name, the
+eviction-policy check at open, how long a call rides out a server restart
+(``Patience``), and every refusal or damage turned into an error naming
+``URL#NAME``. The links add the clients and the waiting.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -22,7 +22,8 @@ import redis
 from tastypy.errors import IntegrityError
 from tastypy.keys import key_from_json
 from tastypy.records import DEFAULTS, record_problem
-from tastypy.redis import connect
+from tastypy.redis import connect, plan
+from tastypy.redis.plan import Plan
 
 #: Seconds a call keeps trying to reconnect (a server restarting) before its error.
 RIDE_OUT = 10.0
@@ -33,7 +34,7 @@ BATCH = 500
 class Connection:
     """One POD or Tracker (``kind``) named ``name`` in the Redis database at ``url``."""
 
-    #: The operations ``call`` runs, by name, and those only a tracker has (set by ``RedisLink``).
+    #: The operations a link runs, by name, and those only a tracker has (set in ``link.py``).
     OPS: ClassVar[dict[str, Callable[..., Any]]] = {}
     TRACKER_OPS: ClassVar[frozenset[str]] = frozenset()
 
@@ -55,18 +56,16 @@ class Connection:
         self.allow_eviction = bool(allow_eviction)
         self.prefetch = prefetch
         self.where = f"{connect.mask(url)}#{name}"
-        self._keys = connect.redis_keys(name)
-        parts = dict(zip(connect.PARTS, self._keys))
+        self._rkeys = connect.redis_keys(name)
+        parts = dict(zip(connect.PARTS, self._rkeys))
         self._values, self._meta, self._order = parts["values"], parts["meta"], parts["order"]
         self._lock_key = connect.lock_key(name)
-        self._all_keys = [*self._keys, self._lock_key]
+        self._all_keys = [*self._rkeys, self._lock_key]
         self._lease_ms = max(1, int(self.lease * 1000))
         self._tracker = kind == "tracker"
-        self._pid: int | None = None
-        self._redis: Any = None
         self._cluster = False
-        self._threads = threading.local()
         self._closed = False
+        self._forked()
 
     def __reduce__(self) -> Any:
         options = (self.max_tries, self.lease, self.allow_eviction, self.prefetch)
@@ -76,51 +75,23 @@ class Connection:
     def _what(self) -> str:
         return "RedisTracker" if self._tracker else "RedisPOD"
 
-    # -- connection ----------------------------------------------------------
-
-    def _client(self) -> Any:
-        if self._pid != os.getpid():
-            # A forked child gets its own pool; the parent's sockets stay the parent's.
-            made = connect.client(self.url)
-            try:
-                self._check_policy(made)
-            except BaseException:
-                made.close()
-                raise
-            self._redis = made
-            self._cluster = connect.is_cluster(made)
-            self._forked()
-            self._pid = os.getpid()
-        return self._redis
+    # -- running an operation --------------------------------------------------
 
     def _forked(self) -> None:
-        """A new process uses this link: what a process holds starts empty (subclasses add theirs)."""
-        self._threads = threading.local()
+        """A new process (or a new link) uses this: what it holds starts empty (subclasses add theirs)."""
 
-    def renew(self) -> None:
-        """Extend what this process holds under the name (the renewer thread calls it): nothing here."""
+    def _watch(self) -> None:
+        """This link holds a claim or a lock now: have it renewed (each link says how)."""
 
-    def _thread_client(self) -> Any:
-        """This thread's client for the scripts: one connection of the pool, held.
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self._what} at {self.where} is closed; create it again to use it")
 
-        Held rather than checked out of the pool for each call (a third of
-        a call's time in the client); one per thread, as a held connection
-        must not be shared.
-        """
-        shared = self._client()
-        if self._cluster:
-            return shared  # a RedisCluster: thread-safe, a pool per node
-        pool = shared.connection_pool
-        mine = getattr(self._threads, "client", None)
-        if mine is None:
-            mine = self._threads.client = redis.Redis(connection_pool=pool, single_connection_client=True)
-        return mine
-
-    def _check_policy(self, client: Any) -> None:
+    def _policy(self) -> Plan[None]:
         """Refuse a server that may evict this name's keys, unless told to accept it."""
         if self.allow_eviction:
             return
-        policies = connect.eviction_policies(client)
+        policies = yield from connect.eviction_policies(self._cluster)
         if policies is None:
             return  # not allowed to ask (INFO): the docs say what to check
         unsafe = sorted(policies - {connect.SAFE_POLICY})
@@ -132,50 +103,17 @@ class Connection:
                 "allow_eviction=True to accept that risk"
             )
 
-    def open(self) -> None:
-        """Reach the server now, and refuse a name that holds the other kind."""
-        self._call("_check_kind", (), {}, ride_out=False)
-
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Run operation ``name`` on the server, raising the POD's errors.
-
-        While the server cannot be reached (a restart), the call tries again
-        for up to ``RIDE_OUT`` seconds, then raises ``ConnectionError``
-        naming the URL. A call whose reply was lost when the server went
-        away may have been applied: trying it again may apply it twice.
-        """
-        return self._call(name, args, kwargs, ride_out=True)
-
-    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], ride_out: bool) -> Any:
-        deadline = None
-        pause = 0.05
-        while True:
-            try:
-                return self._call_once(name, args, kwargs)
-            except redis.AuthenticationError as error:
-                raise connect.unreachable(self.where, self.url, error) from None
-            except (redis.ConnectionError, redis.exceptions.TryAgainError, redis.exceptions.ClusterDownError) as error:
-                # Unreachable, or a Cluster moving a slot or electing a primary
-                # (the call was not run): wait it out, as for a restart.
-                now = time.monotonic()
-                deadline = deadline or now + RIDE_OUT
-                if not ride_out or now >= deadline:
-                    raise connect.unreachable(self.where, self.url, error) from None
-                time.sleep(min(pause, deadline - now))
-                pause = min(0.5, pause * 2)
-
-    def _call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self._closed:
-            raise ValueError(f"{self._what} at {self.where} is closed; create it again to use it")
+    def _operation(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[Any]:
+        """The plan of operation ``name``, raising the POD's errors (never a raw Redis one)."""
         method = self.OPS.get(name)
         if method is None or (name in self.TRACKER_OPS and not self._tracker):
             raise AttributeError(f"{self._what} has no operation {name!r}")
         try:
-            return method(self, *args, **kwargs)
+            return (yield from plan.follow(method(self, *args, **kwargs)))
         except redis.ResponseError as error:
             if "DB index" in str(error):
                 raise connect.unreachable(self.where, self.url, error) from None
-            refused = self._refused(error)
+            refused = yield from self._refused(error)
             if refused is error:
                 raise
             raise refused from None
@@ -193,11 +131,6 @@ class Connection:
     def closed(self) -> bool:
         """Whether ``close()`` was called (the renewer then leaves it alone)."""
         return self._closed
-
-    def destroy(self) -> int:
-        """Delete every Redis key of this name (and no other); return how many."""
-        gone: int = self.call("_destroy")
-        return gone
 
     # -- what is stored, read back --------------------------------------------------
 
@@ -236,14 +169,11 @@ class Connection:
             f"{text[:80]!r}; another client wrote it: correct it, or delete it (HDEL {self._values} {ktext})"
         )
 
-    def _key_types(self) -> tuple[list[str], str | None]:
+    def _key_types(self) -> Plan[tuple[list[str], str | None]]:
         """The Redis type of each of this name's keys, and its stored kind: one round trip."""
-        with self._client().pipeline(transaction=False) as pipe:
-            for rkey in self._all_keys:
-                pipe.type(rkey)
-            pipe.hget(self._meta, "kind")
-            *types, kind = pipe.execute()
-        return types, kind
+        calls = [plan.call("type", rkey) for rkey in self._all_keys]
+        *found, kind = yield plan.Pipeline((*calls, plan.call("hget", self._meta, "kind")))
+        return found, kind
 
     def _wrong_types(self, types: list[str]) -> IntegrityError | None:
         wrong = [
@@ -266,7 +196,7 @@ class Connection:
             "or export the data (tastypy export), drop() the name and import it again"
         )
 
-    def _refused(self, error: Exception) -> Exception:
+    def _refused(self, error: Exception) -> Plan[Exception]:
         """The error for a script's refusal or failure: named, never a raw Lua or WRONGTYPE error."""
         text = str(error)
         if text.startswith("TASTYPY-KIND"):
@@ -277,7 +207,7 @@ class Connection:
             raw = text.encode()[len("TASTYPY-DAMAGED ") :]
             size, _, rest = raw.partition(b" ")
             ktext = rest[: int(size)].decode()
-            stored = self._client().hget(self._values, ktext)
+            stored = yield plan.call("hget", self._values, ktext)
             reason = "is not a task record tastypy can read"
             if stored is not None:
                 try:
@@ -286,7 +216,7 @@ class Connection:
                     return named
             return self._damaged(ktext, stored, reason)
         if text.startswith("WRONGTYPE"):
-            return self._wrong_types(self._key_types()[0]) or error
+            return self._wrong_types((yield from self._key_types())[0]) or error
         if isinstance(error, redis.exceptions.OutOfMemoryError) or "used memory > 'maxmemory'" in text:
             return redis.exceptions.OutOfMemoryError(
                 f"Redis at {self.where} is at its maxmemory: this write was refused and changed "
@@ -301,37 +231,54 @@ class Connection:
 
     # -- the name as a whole ---------------------------------------------------------
 
-    def _check_kind(self) -> None:
+    def _check_kind(self) -> Plan[None]:
         """At open: refuse the other kind, foreign Redis types, values without their meta hash."""
-        types, kind = self._key_types()
-        wrong = self._wrong_types(types)
+        found, kind = yield from self._key_types()
+        wrong = self._wrong_types(found)
         if wrong is not None:
             raise wrong
-        if kind is None and types[0] != "none":
+        if kind is None and found[0] != "none":
             raise self._no_meta()
         if kind is not None and kind != self.kind:
             raise self._wrong_kind(kind)
 
-    def _stored_kind(self) -> str | None:
-        kind: str | None = self._client().hget(self._meta, "kind")
+    def _stored_kind(self) -> Plan[str | None]:
+        kind: str | None = yield plan.call("hget", self._meta, "kind")
         return kind
 
-    def _destroy(self) -> int:
-        client = self._client()
+    def _destroy(self) -> Plan[int]:
+        found = yield plan.Call("scan_iter", (), {"match": connect.pattern(self.name), "count": BATCH}, every=True)
         gone = 0
-        batch = []
-        for rkey in client.scan_iter(match=connect.pattern(self.name), count=BATCH):
-            batch.append(rkey)
-            if len(batch) >= BATCH:
-                gone += client.delete(*batch)
-                batch = []
-        if batch:
-            gone += client.delete(*batch)
+        for at in range(0, len(found), BATCH):
+            gone += yield plan.call("delete", *found[at : at + BATCH])
         return gone
 
 
 #: A Lua runtime error in a script (where another client's data can lead one).
 _LUA_ERROR = re.compile(r"(ERR )?user_(script|function):\d+: ")
+
+
+class Patience:
+    """How long one call rides out a server that cannot be reached: ``RIDE_OUT`` seconds in all."""
+
+    #: What is waited out: unreachable, or a Cluster moving a slot or electing a
+    #: primary (the call was not run), as for a restart.
+    ERRORS = (redis.ConnectionError, redis.exceptions.TryAgainError, redis.exceptions.ClusterDownError)
+
+    def __init__(self, where: str, url: str, ride_out: bool = True) -> None:
+        self.where, self.url, self.ride_out = where, url, ride_out
+        self.deadline: float | None = None
+        self.pause = 0.05
+
+    def wait(self, error: Exception) -> float:
+        """Seconds to wait before trying again after ``error``; when out of time, the error naming the URL."""
+        now = time.monotonic()
+        self.deadline = self.deadline or now + RIDE_OUT
+        if isinstance(error, redis.AuthenticationError) or not self.ride_out or now >= self.deadline:
+            raise connect.unreachable(self.where, self.url, error) from None
+        pause = min(self.pause, self.deadline - now)
+        self.pause = min(0.5, self.pause * 2)
+        return pause
 
 
 def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

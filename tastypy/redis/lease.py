@@ -1,9 +1,11 @@
 """What this process holds on Redis servers (claims, locks), the thread that renews it, and the lock.
 
 A claim on a task or a lock lasts ``lease`` seconds of the server's clock.
-While the process lives, one daemon thread extends them every third of the
-shortest lease; when the process dies (or its machine, or its network),
-they expire and go to the next process that asks.
+While the process lives, one daemon thread extends those of the blocking
+links every quarter of the shortest lease (every second at most); when the
+process dies (or its machine, or its network), they expire and go to the
+next process that asks. The async links are renewed by one task per event
+loop instead (``tastypy.aio.redis_link``), on the same schedule.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import warnings
 import weakref
 from typing import Protocol, TypedDict
 
+from tastypy.redis import plan
 from tastypy.redis.calls import Scripts
+from tastypy.redis.plan import Plan
 
 #: Seconds between two tries to take a lock held by another process.
 POLL = 0.05
@@ -129,30 +133,39 @@ os.register_at_fork(after_in_child=renewer.forked)
 
 
 class LockOps(Scripts):
-    """``lock()`` / ``unlock()``: a Redis key held under this process's token for ``lease`` seconds, renewed."""
+    """``lock()`` / ``unlock()``: a Redis key held under this process's token for ``lease`` seconds, renewed.
 
-    def _lock(self, timeout: float | None = None) -> bool:
+    ``_guard`` keeps this process's count of its locks right for its
+    threads; it is never held across a call to the server (the async
+    link's coroutines share one thread).
+    """
+
+    def _lock(self, timeout: float | None = None) -> Plan[bool]:
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
-        client = self._client()
         slot = (self.url, self.name)
         held = held_locks()
+        token = process_token()
         while True:
-            with _guard:
-                if held.get(slot):
-                    if slot not in lost_locks() and client.get(self._lock_key) == process_token():
+            if held.get(slot):
+                holder = yield plan.call("get", self._lock_key)
+                with _guard:
+                    if held.get(slot):  # not unlocked by another thread meanwhile
+                        if slot in lost_locks() or holder != token:
+                            raise self._lost()
                         held[slot] += 1
                         return True
-                    raise self._lost()
-                if client.set(self._lock_key, process_token(), nx=True, px=self._lease_ms):
-                    held[slot] = 1
-                    renewer.watch(self)
-                    return True
+                continue
+            if (yield plan.call("set", self._lock_key, token, nx=True, px=self._lease_ms)):
+                with _guard:
+                    held[slot] = held.get(slot, 0) + 1
+                self._watch()
+                return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             wait = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
-            time.sleep(wait)
+            yield plan.Sleep(wait)
 
-    def _unlock(self) -> None:
+    def _unlock(self) -> Plan[None]:
         slot = (self.url, self.name)
         held = held_locks()
         with _guard:
@@ -163,11 +176,10 @@ class LockOps(Scripts):
                 held[slot] = depth - 1
                 return
             del held[slot]
-            self._client()
-            freed = self._eval("LOCK_FREE", 1, self._lock_key, process_token())
-            if slot in lost_locks() or not freed:
-                lost_locks().discard(slot)
-                raise self._lost()
+        freed = yield from self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+        if slot in lost_locks() or not freed:
+            lost_locks().discard(slot)
+            raise self._lost()
 
     def _lost(self) -> RuntimeError:
         return RuntimeError(
@@ -177,19 +189,20 @@ class LockOps(Scripts):
             "longer lease, and run Redis with maxmemory-policy noeviction"
         )
 
-    def _free_lock(self) -> None:
+    def _free_lock(self) -> Plan[None]:
         """This link closes: free this process's lock of the name, if it holds it."""
         with _guard:
-            if held_locks().pop((self.url, self.name), None):
-                self._eval("LOCK_FREE", 1, self._lock_key, process_token())
+            held = held_locks().pop((self.url, self.name), None)
+        if held:
+            yield from self._eval("LOCK_FREE", 1, self._lock_key, process_token())
 
-    def _renew_lock(self) -> None:
+    def _renew_lock(self) -> Plan[None]:
         """Extend this process's lock of the name, if it holds it; warn once when it was lost."""
         slot = (self.url, self.name)
         if (
             held_locks().get(slot)
             and slot not in lost_locks()
-            and not self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms)
+            and not (yield from self._eval("LOCK_RENEW", 1, self._lock_key, process_token(), self._lease_ms))
         ):
             lost_locks().add(slot)
             warnings.warn(

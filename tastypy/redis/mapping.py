@@ -8,18 +8,23 @@ from typing import Any, ClassVar
 from tastypy.keys import check_key
 from tastypy.observe import Op, apply, encode, normalize, unwrap
 from tastypy.records import RecordDict, absent_error, check_record, normal_record
-from tastypy.redis import ops
+from tastypy.redis import ops, plan
 from tastypy.redis.calls import Scripts
 from tastypy.redis.connection import BATCH
+from tastypy.redis.plan import Plan
 from tastypy.store.format import encode_key
 
 _MISSING = object()
 
 
 class MappingOps(Scripts):
-    """A POD's methods, each one script or one command on the name's keys."""
+    """A POD's methods, each the plan of one script or one command on the name's keys.
 
-    #: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``), by method (set by ``RedisLink``).
+    The handler of operation ``name`` (``tastypy.operations``) is
+    ``_<name>`` without its dunders (``__getitem__``: ``_getitem``).
+    """
+
+    #: Ops on the mapping itself (``.set['k'] = v``, ``.set.pop('k')``), by method (set in ``link.py``).
     TOP: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     # -- keys and values -------------------------------------------------------
@@ -50,40 +55,40 @@ class MappingOps(Scripts):
 
     # -- the POD's methods -------------------------------------------------------
 
-    def _getitem(self, key: Any) -> Any:
-        found, value = self._get(key)
+    def _getitem(self, key: Any) -> Plan[Any]:
+        found, value = yield from self._get(key)
         if not found:
             raise KeyError(key)
         return value
 
-    def _get(self, key: Any) -> tuple[bool, Any]:
+    def _get(self, key: Any) -> Plan[tuple[bool, Any]]:
         ktext = self._lookup(key)
         if ktext is None:
             return False, None
-        text = self._client().hget(self._values, ktext)
+        text = yield plan.call("hget", self._values, ktext)
         if text is None:
             return False, None
         return True, self._value(ktext, text)
 
-    def _setitem(self, key: Any, value: Any) -> None:
-        self._run("SET", self._key(key), self._text(key, value))
+    def _setitem(self, key: Any, value: Any) -> Plan[None]:
+        yield from self._run("SET", self._key(key), self._text(key, value))
 
-    def _delitem(self, key: Any) -> None:
+    def _delitem(self, key: Any) -> Plan[None]:
         ktext = self._lookup(key)
-        if ktext is None or self._run("DELETE", ktext, "") is None:
+        if ktext is None or (yield from self._run("DELETE", ktext, "")) is None:
             raise KeyError(key)
 
-    def _contains(self, key: Any) -> bool:
+    def _contains(self, key: Any) -> Plan[bool]:
         ktext = self._lookup(key)
-        return ktext is not None and bool(self._client().hexists(self._values, ktext))
+        return ktext is not None and bool((yield plan.call("hexists", self._values, ktext)))
 
-    def _len(self) -> int:
-        count: int = self._client().hlen(self._values)
+    def _len(self) -> Plan[int]:
+        count: int = yield plan.call("hlen", self._values)
         return count
 
-    def _pop(self, key: Any, default: Any = _MISSING) -> Any:
+    def _pop(self, key: Any, default: Any = _MISSING) -> Plan[Any]:
         ktext = self._lookup(key)
-        got = None if ktext is None else self._run("DELETE", ktext, "1")
+        got = None if ktext is None else (yield from self._run("DELETE", ktext, "1"))
         if ktext is None or got is None:
             if default is _MISSING:
                 raise KeyError(key)
@@ -91,12 +96,12 @@ class MappingOps(Scripts):
         if got[0] == 1:
             return self._value(ktext, got[1])
         value = self._value(ktext, got[1])  # what the engine could not vouch for
-        if self._run("CAS", ktext, got[1], ""):
+        if (yield from self._run("CAS", ktext, got[1], "")):
             return value
-        return self._pop(key, default)  # changed meanwhile
+        return (yield from self._pop(key, default))  # changed meanwhile
 
-    def _popitem(self) -> tuple[Any, Any]:
-        got = self._run("POPITEM")
+    def _popitem(self) -> Plan[tuple[Any, Any]]:
+        got = yield from self._run("POPITEM")
         if got is None:
             raise KeyError(f"popitem(): {self.where} is empty")
         key, ktext, text = self._key_of(got[1]), got[1], got[2]
@@ -105,23 +110,23 @@ class MappingOps(Scripts):
         if not text:
             raise self._damaged(ktext, None, "")
         value = self._value(ktext, text)  # what the engine could not vouch for
-        if self._run("CAS", ktext, text, ""):
+        if (yield from self._run("CAS", ktext, text, "")):
             return key, value
-        return self._popitem()  # changed meanwhile
+        return (yield from self._popitem())  # changed meanwhile
 
-    def _setdefault(self, key: Any, default: Any = None) -> Any:
+    def _setdefault(self, key: Any, default: Any = None) -> Plan[Any]:
         ktext = self._key(key)
         try:
             text = self._text(key, default)
         except (TypeError, ValueError):
             # A default that could not be stored matters only if it must be.
-            found, value = self._get(key)
+            found, value = yield from self._get(key)
             if found:
                 return value
             raise
-        return self._value(ktext, self._run("SETDEFAULT", ktext, text))
+        return self._value(ktext, (yield from self._run("SETDEFAULT", ktext, text)))
 
-    def _update(self, pairs: Any = (), **kwargs: Any) -> None:
+    def _update(self, pairs: Any = (), **kwargs: Any) -> Plan[None]:
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
         checked = []
         for pair in [*items, *kwargs.items()]:
@@ -132,22 +137,22 @@ class MappingOps(Scripts):
             check_key(key)
             checked.append((key, unwrap(value)))
         if self._tracker:
-            self._merge(checked)
+            yield from self._merge(checked)
             return
         args: list[str] = []
         for key, value in checked:
             args += [self._key(key), self._text(key, value)]
         if args:
-            self._run("PUT_MANY", *args)
+            yield from self._run("PUT_MANY", *args)
 
-    def _merge(self, pairs: list[tuple[Any, Any]]) -> None:
+    def _merge(self, pairs: list[tuple[Any, Any]]) -> Plan[None]:
         """The tracker's update: each dict merged into its record, all or nothing."""
         for key, value in pairs:
             if not isinstance(value, dict):
                 self._record(key, value)  # raises the TypeError that names the key
         ktexts = list(dict.fromkeys(self._key(key) for key, _ in pairs))
         while True:
-            olds = dict(zip(ktexts, self._client().hmget(self._values, ktexts)))
+            olds = dict(zip(ktexts, (yield plan.call("hmget", self._values, ktexts))))
             merged: dict[str, tuple[Any, dict[str, Any]]] = {}
             for key, value in pairs:
                 ktext = self._key(key)
@@ -158,17 +163,19 @@ class MappingOps(Scripts):
             args: list[str] = []
             for ktext, (key, record) in merged.items():
                 args += [ktext, olds[ktext] or "", encode(self._record(key, record))]
-            if not args or self._run("CAS", *args):
+            if not args or (yield from self._run("CAS", *args)):
                 return
 
-    def _clear(self) -> None:
-        self._run("CLEAR")
+    def _clear(self) -> Plan[None]:
+        yield from self._run("CLEAR")
 
     def _nothing(self, *args: Any) -> None:
         """Redis keeps no unsynced state in a client: nothing to write, hold or drop."""
 
-    def _mark_dirty(self, key: Any) -> None:
-        if not self._contains(key):
+    _sync = _sync_key = _hold = _unhold = _revert = _exit_sync = _close = _nothing
+
+    def _mark_dirty(self, key: Any) -> Plan[None]:
+        if not (yield from self._contains(key)):
             raise KeyError(key)
 
     def _dirty(self) -> set[Any]:
@@ -176,20 +183,20 @@ class MappingOps(Scripts):
 
     # -- reading in chunks -------------------------------------------------------
 
-    def _keys_at(self, start: int, count: int) -> list[Any]:
-        return [self._key_of(k) for k in self._client().zrange(self._order, start, start + count - 1)]
+    def _keys(self, start: int, count: int) -> Plan[list[Any]]:
+        ktexts = yield plan.call("zrange", self._order, start, start + count - 1)
+        return [self._key_of(k) for k in ktexts]
 
-    def _items_at(self, start: int, count: int) -> list[tuple[Any, Any]]:
-        client = self._client()
+    def _items(self, start: int, count: int) -> Plan[list[tuple[Any, Any]]]:
         while True:
-            ktexts = client.zrange(self._order, start, start + count - 1)
-            texts = client.hmget(self._values, ktexts) if ktexts else []
+            ktexts = yield plan.call("zrange", self._order, start, start + count - 1)
+            texts = (yield plan.call("hmget", self._values, ktexts)) if ktexts else []
             if None not in texts:
                 return [(self._key_of(k), self._value(k, t)) for k, t in zip(ktexts, texts)]
             # A key was deleted between the two reads: read the chunk again.
 
-    def _equals(self, other: dict[Any, Any]) -> bool:
-        if len(other) != self._len():
+    def _equals(self, other: dict[Any, Any]) -> Plan[bool]:
+        if len(other) != (yield from self._len()):
             return False
         pairs = list(other.items())
         for at in range(0, len(pairs), BATCH):
@@ -200,7 +207,7 @@ class MappingOps(Scripts):
                 if ktext is None:
                     return False
                 ktexts.append(ktext)
-            texts = self._client().hmget(self._values, ktexts)
+            texts = yield plan.call("hmget", self._values, ktexts)
             for (_, value), ktext, text in zip(chunk, ktexts, texts):
                 if text is None or self._value(ktext, text) != value:
                     return False
@@ -213,23 +220,23 @@ class MappingOps(Scripts):
 
     # -- operation records -------------------------------------------------------
 
-    def _apply(self, op: Op) -> Any:
+    def _apply(self, op: Op) -> Plan[Any]:
         if not op.path:
-            return self._apply_top(op)
+            return (yield from self._apply_top(op))
         key = op.key
         ktext = self._lookup(key)
         if ktext is None:
             raise KeyError(key)
-        got = self._run("APPLY", ktext, *ops.op_args(op))
+        got = yield from self._run("APPLY", ktext, *ops.op_args(op))
         if got[0] == 1:
             return ops.decode_result(op, got[1])
         if got[0] == 2:
             raise KeyError(key)
         if got[1] != ops.FALLBACK:
             raise ops.error(got[1], got[2])
-        return self._apply_in_python(op, key, ktext)
+        return (yield from self._apply_in_python(op, key, ktext))
 
-    def _apply_many(self, records: list[Any]) -> None:
+    def _apply_many(self, records: list[Any]) -> Plan[None]:
         """Apply Op records in order, in one step: no other client's call lands between two.
 
         Read, applied here, written back by one compare-and-set script (read
@@ -249,13 +256,13 @@ class MappingOps(Scripts):
             ktexts[key] = ktext
         else:
             if ktexts:
-                self._apply_together(batch, ktexts)
+                yield from self._apply_together(batch, ktexts)
                 return
-        self._apply_each(batch)  # also the error a key no POD can hold gets
+        yield from self._apply_each(batch)  # also the error a key no POD can hold gets
 
-    def _apply_together(self, batch: list[Op], ktexts: dict[Any, str]) -> None:
+    def _apply_together(self, batch: list[Op], ktexts: dict[Any, str]) -> Plan[None]:
         while True:
-            olds = dict(zip(ktexts.values(), self._client().hmget(self._values, list(ktexts.values()))))
+            olds = dict(zip(ktexts.values(), (yield plan.call("hmget", self._values, list(ktexts.values())))))
             box: dict[Any, Any] = {
                 key: self._observed(key, self._value(ktext, olds[ktext]))
                 for key, ktext in ktexts.items()
@@ -272,7 +279,7 @@ class MappingOps(Scripts):
                     error = exc
                     break
             if removed & box.keys():
-                self._apply_each(batch)
+                yield from self._apply_each(batch)
                 return
             args: list[str] = []
             for key, ktext in ktexts.items():
@@ -280,20 +287,19 @@ class MappingOps(Scripts):
                 new = self._text(key, unwrap(box[key])) if key in box else ""
                 if new != old:
                     args += [ktext, old, new]
-            if not args or self._run("CAS", *args):
+            if not args or (yield from self._run("CAS", *args)):
                 if error is not None:
                     raise error
                 return
 
-    def _apply_each(self, batch: list[Op]) -> None:
+    def _apply_each(self, batch: list[Op]) -> Plan[None]:
         for op in batch:
-            self._apply(op)
+            yield from self._apply(op)
 
-    def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Any:
+    def _apply_in_python(self, op: Op, key: Any, ktext: str) -> Plan[Any]:
         """What the engine leaves to Python: read, apply, write if unchanged meanwhile."""
-        client = self._client()
         while True:
-            old = client.hget(self._values, ktext)
+            old = yield plan.call("hget", self._values, ktext)
             if old is None:
                 raise KeyError(key)
             box = {key: self._observed(key, self._value(ktext, old))}
@@ -302,7 +308,7 @@ class MappingOps(Scripts):
             if self._tracker:
                 check_record(key, value)
             new = encode(value)
-            if new == old or self._run("CAS", ktext, old, new):
+            if new == old or (yield from self._run("CAS", ktext, old, new)):
                 return result
 
     def _observed(self, key: Any, value: Any) -> Any:
@@ -312,11 +318,11 @@ class MappingOps(Scripts):
             return RecordDict(value, (key,), _unseen, value)
         return value
 
-    def _apply_top(self, op: Op) -> Any:
+    def _apply_top(self, op: Op) -> Plan[Any]:
         method = self.TOP.get(op.method)
         if method is None:
             raise TypeError(f"{op.method}() is not a mutation tastypy applies to the mapping itself")
-        return method(self, *op.args, **dict(op.kwargs))
+        return (yield from plan.follow(method(self, *op.args, **dict(op.kwargs))))
 
 
 def _unseen(op: Op, root: Any) -> None:
