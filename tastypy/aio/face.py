@@ -7,8 +7,8 @@ host through one *async link*:
 - ``await link.call(name, *args, **kwargs)`` runs one operation of
   ``tastypy.operations`` atomically on the host, off the event loop's
   thread, and returns plain data (a copy) or raises the host's error;
-- ``link.post(name, *args)`` sends one without waiting for it (a loop's
-  claim given back from a ``finally`` that may run after cancellation);
+- ``link.closed`` is True once it is closed (a claim given back after
+  that is ended by the host itself);
 - ``await link.aclose()`` closes the host (or this process's connections)
   and leaves no thread or connection behind; ``link.where`` names the host.
 
@@ -339,9 +339,8 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
                     continue
                 yield (key, value) if values else key
         finally:
-            # Also after cancellation, or when the loop is dropped unfinished:
-            # sent without waiting, so it needs no running task.
-            self._link.post("drop", task)
+            # Also after cancellation, or when the loop is dropped unfinished.
+            await self._end_claim("drop", task)
 
     def try_keys(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[K]:
         """Keys to try, each with its try counted: ``async for key in t.try_keys():``.
@@ -364,6 +363,20 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         """The records of ``try_keys()``."""
         async for _, value in self._work(allow_aborted, True, max_wait):
             yield value
+
+    async def _end_claim(self, name: str, *args: Any) -> None:
+        """Give a claim back (``drop`` a loop's, ``give_back`` an attempt's) and wait for it.
+
+        Awaited, so the task's next call sees the key free, on a link of
+        many threads too. The request is queued before the first wait, so
+        it runs even if the task is cancelled (again) meanwhile. A host
+        closed or gone ends the claim by itself (with the connection, or
+        the lease), as on the sync faces.
+        """
+        if self._link.closed:
+            return
+        with contextlib.suppress(ValueError, ConnectionError):
+            await self._link.call(name, *args)
 
     # -- attempts -----------------------------------------------------------------
 
@@ -449,7 +462,7 @@ class AsyncAttempt:
             await tracker.mark_done(self.key)
             return False
         if not isinstance(error, Exception):
-            tracker._link.post("give_back", self.key)  # no await: the task may be cancelled
+            await tracker._end_claim("give_back", self.key)
             return False
         self.error = error
         await tracker._failed(self.key, error, self.retry_after)
