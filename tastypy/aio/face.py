@@ -25,7 +25,7 @@ import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic
 
-from tastypy.counts import R
+from tastypy.counts import R, percent
 from tastypy.failures import _seconds, delay, error_info
 from tastypy.keys import K, V
 from tastypy.observe import Op, Recorder, unwrap
@@ -109,6 +109,10 @@ class AsyncClientPOD(Generic[K, V]):
     async def equals(self, other: Mapping[Any, Any]) -> bool:
         """Whether the stored mapping equals ``other``."""
         return await self._call("equals", {key: unwrap(value) for key, value in other.items()})  # type: ignore[no-any-return]
+
+    async def copy(self) -> dict[K, V]:
+        """A plain ``dict`` of the stored mapping, in insertion order (read ``CHUNK`` at a time)."""
+        return {key: value async for key, value in self.items()}
 
     def changes(self) -> _Changes:
         """``async with pod.changes() as c:`` -- nested changes applied in one step.
@@ -280,6 +284,52 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
     async def retry(self, keys: Iterable[K]) -> int:
         """Put ``keys`` back to do: no tries, not aborted, due now, in one step; how many."""
         return await self._call("retry", list(keys))  # type: ignore[no-any-return]
+
+    # -- shares (as ``tastypy.counts.Fractions``) ----------------------------------
+
+    async def _fraction(self, count: int) -> float:
+        total = await self.length()
+        return count / total if total else 0.0
+
+    async def _percent_not(self, count: int, decimals: int) -> str:
+        total = await self.length()
+        return percent((total - count) / total if total else 0.0, decimals)
+
+    async def fraction_done(self) -> float:
+        """``num_done() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_done())
+
+    async def fraction_tried(self) -> float:
+        """``num_tried() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_tried())
+
+    async def fraction_aborted(self) -> float:
+        """``num_aborted() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_aborted())
+
+    async def percent_done(self, decimals: int = 2) -> str:
+        """The share of done tasks, e.g. ``'34.70 %'``."""
+        return percent(await self.fraction_done(), decimals)
+
+    async def percent_not_done(self, decimals: int = 2) -> str:
+        """The share of tasks not done; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_done(), decimals)
+
+    async def percent_tried(self, decimals: int = 2) -> str:
+        """The share of tasks tried at least once."""
+        return percent(await self.fraction_tried(), decimals)
+
+    async def percent_not_tried(self, decimals: int = 2) -> str:
+        """The share of tasks never tried; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_tried(), decimals)
+
+    async def percent_aborted(self, decimals: int = 2) -> str:
+        """The share of aborted tasks."""
+        return percent(await self.fraction_aborted(), decimals)
+
+    async def percent_not_aborted(self, decimals: int = 2) -> str:
+        """The share of tasks not aborted; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_aborted(), decimals)
 
     # -- walks -----------------------------------------------------------------
 
