@@ -11,6 +11,7 @@ that relies on what only the sync faces do (a value read is a live proxy,
 from __future__ import annotations
 
 import ast
+import contextlib
 import itertools
 
 import pytest
@@ -68,6 +69,17 @@ class Hosts:
 
     def tracker(self, max_tries: int = 0, **options):
         return self._make(True, max_tries=max_tries, **options)
+
+    def changes(self, made):
+        """A context whose recorder applies nested changes as each face does: ``c['k']['n'] += 1``.
+
+        The object itself on a local face (its values are live proxies),
+        ``.set`` on a shared or Redis one (each change applied at once),
+        ``changes()`` on an async one (applied in one step at the block's end).
+        """
+        if self.is_async:
+            return made.changes()
+        return contextlib.nullcontext(made if self.kind == "local" else made.set)
 
     def fresh(self, made) -> dict:
         """Close ``made``, then what a brand-new process reads from where it lived."""

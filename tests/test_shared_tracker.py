@@ -1,4 +1,9 @@
-"""SharedTracker and RedisTracker (the ``face`` fixture): the Tracker's methods on a host, try_keys() as a work queue."""
+"""The Tracker's methods on a host, try_keys() as a work queue.
+
+Processes sharing one object (the ``face`` fixture: SharedTracker,
+RedisTracker) and, for the behaviour every face has, each face sync and
+async (the ``any_host`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import time
 
 import pytest
 from test_redis_support import work
+from hosts import any_host_fixture  # noqa: F401  (fixture)
 from test_shared_support import JOIN, ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
 import tastypy
@@ -147,17 +153,17 @@ def test_an_orphan_handed_ahead_of_the_scan_is_not_handed_twice_in_one_pass(face
         assert tracker.tries(1) == 2 and list(tracker.try_keys()) == [0, 1, 2, 3, 4]
 
 
-def test_leaving_a_loop_frees_its_key(face):
-    with face.tracker() as tracker:
-        tracker.add_many(["a", "b"])
-        first = tracker.try_keys()
-        assert next(first) == "a"
-        second = tracker.try_keys()
-        assert next(second) == "b"  # "a" is in the hands of the first loop
-        first.close()
-        assert list(tracker.try_keys()) == ["a"]  # "b" still held by the second
-        second.close()
-        assert tracker.tries("a") == 2 and tracker.tries("b") == 1
+def test_leaving_a_loop_frees_its_key(any_host):
+    tracker = any_host.tracker()
+    tracker.add_many(["a", "b"])
+    first = tracker.try_keys()
+    assert next(first) == "a"
+    second = tracker.try_keys()
+    assert next(second) == "b"  # "a" is in the hands of the first loop
+    first.close()
+    assert list(tracker.try_keys()) == ["a"]  # "b" still held by the second
+    second.close()
+    assert tracker.tries("a") == 2 and tracker.tries("b") == 1
 
 
 def test_tracker_methods_are_forwarded(face):
@@ -210,7 +216,7 @@ def test_try_keys_with_a_progress_bar(face, capsys):
     assert "5/5" in capsys.readouterr().err
 
 
-# -- counters, walks, errors (from the RedisTracker tests) ------------------------
+# -- counters, walks, errors: every face, sync and async ----------------------------
 
 
 def recount(tracker) -> tuple:
@@ -227,11 +233,11 @@ def counts(tracker) -> tuple:
 
 
 @pytest.fixture
-def tracker(face):
-    return face.tracker(max_tries=3)
+def tracker(any_host):
+    return any_host.tracker(max_tries=3)
 
 
-def test_tracker_api_keeps_counters_equal_to_a_recount(tracker):
+def test_tracker_api_keeps_counters_equal_to_a_recount(any_host, tracker):
     tracker.add("a")
     assert tracker.add_if_absent("b") and not tracker.add_if_absent("b")
     tracker.add_many(["c", ("d", 1)])
@@ -246,8 +252,9 @@ def test_tracker_api_keeps_counters_equal_to_a_recount(tracker):
     assert not tracker.done("zz") and not tracker.aborted("zz")
     assert counts(tracker) == recount(tracker) == (1, 1, 1)
     tracker["e"] = {"note": "x", "_done": True}
-    tracker.set["c"]["_tries"] += 5
-    tracker[5]["_aborted"] = True  # a natural mutation
+    with any_host.changes(tracker) as c:
+        c["c"]["_tries"] += 5
+        c[5]["_aborted"] = True
     tracker.update({("d", 1): {"_tries": 2, "r": [1]}, "new": {"x": 1}})
     assert tracker[("d", 1)] == {"_done": False, "_tries": 2, "_aborted": False, "r": [1]}
     assert counts(tracker) == recount(tracker) == (2, 2, 2)
@@ -282,7 +289,7 @@ def test_should_and_walks(tracker):
     assert tracker.max_tries == 3
 
 
-def test_errors_have_the_types_of_a_tracker(tracker):
+def test_errors_have_the_types_of_a_tracker(any_host, tracker):
     tracker.add("a")
     with pytest.raises(tastypy.DuplicateKeyError, match="already in the tracker"):
         tracker.add("a")
@@ -302,20 +309,20 @@ def test_errors_have_the_types_of_a_tracker(tracker):
         tracker["b"] = 5
     with pytest.raises(TypeError, match="_tries"):
         tracker["b"] = {"_tries": "x"}
-    with pytest.raises(ValueError, match="_tries"):
-        tracker.set["a"]["_tries"] -= 1
-    with pytest.raises(TypeError, match="_done"):
-        tracker.set["a"]["_done"] = 1
-    with pytest.raises(TypeError, match="cannot delete"):
-        tracker.set["a"].pop("_aborted")
+    with pytest.raises(ValueError, match="_tries"), any_host.changes(tracker) as c:
+        c["a"]["_tries"] -= 1
+    with pytest.raises(TypeError, match="_done"), any_host.changes(tracker) as c:
+        c["a"]["_done"] = 1
+    with pytest.raises(TypeError, match="cannot delete"), any_host.changes(tracker) as c:
+        c["a"].pop("_aborted")
     with pytest.raises(TypeError, match="must be a dict"):
         tracker.update({"a": 3})
     assert list(tracker) == ["a"] and tracker["a"] == {"_done": False, "_tries": 0, "_aborted": False}
     assert counts(tracker) == recount(tracker) == (0, 0, 0)
 
 
-def test_big_tries_stay_exact(face):
-    unlimited = face.tracker(init={"k": {"_tries": 10**30 - 1}})
+def test_big_tries_stay_exact(any_host):
+    unlimited = any_host.tracker(init={"k": {"_tries": 10**30 - 1}})
     unlimited.increment_tries("k")
     assert unlimited.tries("k") == 10**30
     unlimited.decrement_tries("k")
