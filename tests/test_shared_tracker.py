@@ -205,15 +205,31 @@ def test_tracker_methods_are_forwarded(face):
         assert tracker["d"]["more"] == "x" and tracker.done("d")
 
 
-def test_try_keys_with_a_progress_bar(face, capsys):
+def test_try_keys_with_a_progress_bar(any_host, capsys):
     pytest.importorskip("tqdm")
-    with face.tracker() as tracker:
-        tracker.add_many(range(5))
-        tracker.mark_done(0)
-        for key in tracker.try_keys(progress=True):
-            tracker.mark_done(key)
-        assert tracker.num_done() == 5
-    assert "5/5" in capsys.readouterr().err
+    tracker = any_host.tracker()
+    tracker.add_many(range(5))
+    tracker.mark_done(0)
+    for key in tracker.try_keys(progress=True):
+        tracker.mark_done(key)
+    assert tracker.num_done() == 5
+    bar = capsys.readouterr().err
+    assert "1/5" in bar and "5/5" in bar and "tried 4, aborted 0" in bar  # from what was done before
+    tracker.add_many(["a", "b"])
+    tracker.abort("a")
+    assert [value["_tries"] for value in tracker.try_values(progress=True)] == [1]
+    assert "5/7" in capsys.readouterr().err
+
+
+def test_a_progress_loop_left_early_gives_its_key_back_and_closes_its_bar(any_host, capsys):
+    pytest.importorskip("tqdm")
+    tracker = any_host.tracker()
+    tracker.add_many(["a", "b"])
+    loop = tracker.try_items(progress=True)
+    assert next(loop)[0] == "a"
+    loop.close()
+    assert list(tracker.try_keys()) == ["a", "b"]
+    assert "0/2" in capsys.readouterr().err
 
 
 # -- counters, walks, errors: every face, sync and async ----------------------------

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tastypy.counts import R, percent
 from tastypy.failures import _seconds, delay, error_info
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 CHUNK = 1000
 
 _MISSING: Any = object()
+
+_T = TypeVar("_T")
 
 #: Async names of the operations whose sync name is a dunder (``await pod.contains(key)``).
 ASYNC_NAMES = {"__getitem__": "getitem", "__setitem__": "setitem", "__delitem__": "delitem",
@@ -392,7 +394,9 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
             # Also after cancellation, or when the loop is dropped unfinished.
             await self._end_claim("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[K]:
+    def try_keys(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[K]:
         """Keys to try, each with its try counted: ``async for key in t.try_keys():``.
 
         Each call is one loop, a claim of its own: it is handed the next
@@ -402,17 +406,32 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         broken out of, raised or cancelled). When only keys waiting for
         their ``_retry_at`` are left, the loop sleeps (``asyncio.sleep``)
         until the first is due, at most ``max_wait`` seconds in all.
+
+        ``progress=True`` shows the tqdm bar of ``ProgressTracker.try_keys``:
+        the tracker's done keys (so every loop's work), tried and aborted
+        beside; give it to one loop of many. ``ImportError`` at once
+        without tqdm.
         """
-        return self._work(allow_aborted, False, max_wait)
+        return self._bar(self._work(allow_aborted, False, max_wait), progress)
 
-    def try_items(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[tuple[K, R]]:
+    def try_items(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()`` (the record a plain copy)."""
-        return self._work(allow_aborted, True, max_wait)
+        return self._bar(self._work(allow_aborted, True, max_wait), progress)
 
-    async def try_values(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[R]:
+    def try_values(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[R]:
         """The records of ``try_keys()``."""
-        async for _, value in self._work(allow_aborted, True, max_wait):
-            yield value
+        return _second(self.try_items(allow_aborted, progress, max_wait=max_wait))
+
+    def _bar(self, loop: AsyncIterator[_T], progress: bool) -> AsyncIterator[_T]:
+        if not progress:
+            return loop
+        from tastypy.progress import async_bar_over
+
+        return async_bar_over(loop, self)
 
     async def _end_claim(self, name: str, *args: Any) -> None:
         """Give a claim back (``drop`` a loop's, ``give_back`` an attempt's) and wait for it.
@@ -477,6 +496,12 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         async def num_aborted(self) -> int: ...
         async def num_waiting(self) -> int: ...
         async def next_due(self) -> float | None: ...
+
+
+async def _second(pairs: AsyncIterator[tuple[Any, _T]]) -> AsyncIterator[_T]:
+    async with contextlib.aclosing(pairs):  # type: ignore[type-var]
+        async for _, value in pairs:
+            yield value
 
 
 class AsyncAttempt:
