@@ -88,12 +88,14 @@ class Hosts:
             result = run_py(
                 """
                 import sys, tastypy
-                pod = tastypy.RedisPOD(sys.argv[1], sys.argv[2])
+                cls = tastypy.RedisTracker if sys.argv[3] else tastypy.RedisPOD
+                pod = cls(sys.argv[1], sys.argv[2])
                 print(repr([(k, tastypy.unwrap(v)) for k, v in pod.items()]))
                 pod.close()
                 """,
                 self.where,
                 made.name,
+                "1" if hasattr(made, "num_done") else "",
             )
             assert result.returncode == 0, result.stderr
             return dict(ast.literal_eval(result.stdout))
