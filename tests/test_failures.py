@@ -192,6 +192,39 @@ def test_revisit_after_makes_a_done_key_due_again_as_a_new_task(any_host):
     assert counts(tracker) == recount(tracker) == (1, 1, 0)
 
 
+def test_retry_puts_failed_and_aborted_keys_back_to_do_in_one_step(any_host):
+    tracker = any_host.tracker(max_tries=2, backoff=1000)
+    tracker.add_many(["gone", "waiting", "fine"])
+    for key in ("gone", "gone", "waiting"):
+        with tracker.attempt(key):
+            raise OSError(f"{key} failed")
+    assert tracker.aborted("gone") and tracker.num_waiting() == 1
+    assert [key for key in tracker.try_keys(max_wait=0) if tracker.mark_done(key) is None] == ["fine"]
+    assert tracker.retry(["gone", "waiting"]) == 2
+    for key in ("gone", "waiting"):
+        record = tracker[key]
+        assert record["_tries"] == 0 and not record["_aborted"] and "_retry_at" not in record
+        assert record["_error"]["message"] == f"{key} failed"  # kept until the next try
+    assert tracker.num_waiting() == 0 and tracker.next_due() is None
+    assert counts(tracker) == recount(tracker) == (1, 1, 0)
+    assert list(tracker.try_keys(max_wait=0)) == ["gone", "waiting"]
+
+
+def test_retry_with_an_absent_key_changes_nothing(any_host, request):
+    if any_host.base == "redis":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "RedisTracker.retry checks that the keys can be keys, not that they are present:"
+            " it resets the keys before the absent one, then raises (tastypy/redis/tracking.py)"
+        )))  # fmt: skip
+    tracker = any_host.tracker(backoff=1000)
+    tracker.add("waiting")
+    with tracker.attempt("waiting"):
+        raise OSError("later")
+    with pytest.raises(KeyError, match="absent"):
+        tracker.retry(["waiting", "absent"])
+    assert tracker.num_waiting() == 1 and tracker.tries("waiting") == 1
+
+
 def test_threads_waiting_for_due_keys_get_each_once(any_host):
     tracker = any_host.tracker(max_tries=2, backoff=0.3)
     tracker.add_many(range(20))
