@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -132,6 +132,11 @@ class Synced:
 
     def __iter__(self) -> Iterator[Any]:
         return self.keys()  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self.equals(other)  # type: ignore[no-any-return]
+
+    __hash__ = None  # type: ignore[assignment]  # as a dict's
 
     def close(self) -> None:
         self.aclose()
