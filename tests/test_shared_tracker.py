@@ -14,8 +14,8 @@ import signal
 import time
 
 import pytest
-from test_redis_support import work
 from hosts import any_host_fixture  # noqa: F401  (fixture)
+from test_redis_support import work
 from test_shared_support import JOIN, ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
 import tastypy

@@ -9,9 +9,9 @@ internals).
 from __future__ import annotations
 
 import pytest
-
 from helpers import fresh_items, run_py
 from hosts import any_host_fixture  # noqa: F401  (fixture)
+
 from tastypy import POD, DuplicateKeyError, ProgressTracker, ReadOnlyError, Tracker, unwrap
 
 NEW = {"_done": False, "_tries": 0, "_aborted": False}
