@@ -70,6 +70,11 @@ class Hosts:
     def tracker(self, max_tries: int = 0, **options):
         return self._make(True, max_tries=max_tries, **options)
 
+    def run(self, coro):
+        """Run ``coro`` on the loop of the async objects (an ``aio-`` kind only)."""
+        assert self._loop is not None, f"{self.kind} has no event loop"
+        return self._loop.run(coro)
+
     def changes(self, made):
         """A context whose recorder applies nested changes as each face does: ``c['k']['n'] += 1``.
 

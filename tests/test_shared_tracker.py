@@ -7,14 +7,16 @@ async (the ``any_host`` fixture).
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import itertools
 import os
 import signal
 import time
 
 import pytest
-from hosts import any_host_fixture  # noqa: F401  (fixture)
+from hosts import aio_host_fixture, any_host_fixture  # noqa: F401  (fixtures)
 from test_redis_support import work
 from test_shared_support import JOIN, ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
@@ -164,6 +166,28 @@ def test_leaving_a_loop_frees_its_key(any_host):
     assert list(tracker.try_keys()) == ["a"]  # "b" still held by the second
     second.close()
     assert tracker.tries("a") == 2 and tracker.tries("b") == 1
+
+
+def test_an_async_loop_gives_its_key_back_when_closed_and_soon_after_a_break(aio_host):
+    tracker = aio_host.tracker().face  # the async object itself
+
+    async def main():
+        await tracker.add_many(["a", "b"])
+        async with contextlib.aclosing(tracker.try_keys()) as loop:
+            async for key in loop:
+                assert key == "a"
+                break
+        assert [key async for key in tracker.try_keys()] == ["a", "b"]  # "a" free at once
+        async for key in tracker.try_keys():
+            assert key == "a"
+            break  # the loop is closed later, by asyncio, in a task of its own
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if "a" in [key async for key in tracker.try_keys()]:
+                return
+        raise AssertionError("the key of a loop left by break was not given back within 2 s")
+
+    aio_host.run(main())
 
 
 def test_tracker_methods_are_forwarded(face):
