@@ -39,6 +39,7 @@ class Loop:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT)
 
     def stop(self) -> None:
+        self.run(self.loop.shutdown_asyncgens())  # loops a test left open end as asyncio.run ends them
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(TIMEOUT)
         self.loop.close()
