@@ -190,6 +190,34 @@ def test_an_async_loop_gives_its_key_back_when_closed_and_soon_after_a_break(aio
     aio_host.run(main())
 
 
+def test_tasks_cancelled_after_their_async_tracker_closed_end_at_once(aio_host):
+    # As asyncio.run ends on Ctrl-C: the main task closes the tracker, then
+    # the other tasks are cancelled and their loops closed. None may wait on
+    # a host that is gone.
+    tracker = aio_host.tracker().face
+
+    async def main():
+        await tracker.add_many(range(10_000))
+        started = asyncio.Event()
+
+        async def crawl():
+            async for key in tracker.try_keys():
+                async with tracker.attempt(key):
+                    started.set()
+                    await asyncio.sleep(0.001)
+
+        tasks = [asyncio.create_task(crawl()) for _ in range(50)]
+        await started.wait()
+        await tracker.aclose()
+        await asyncio.sleep(0.01)  # some tasks meet the closed tracker, some are in their attempts
+        for task in tasks:
+            task.cancel()
+        done, pending = await asyncio.wait(tasks, timeout=10)
+        assert not pending, f"{len(pending)} tasks still waiting on a closed tracker"
+
+    aio_host.run(main())
+
+
 def test_tracker_methods_are_forwarded(face):
     with face.tracker(max_tries=2, init={"x": {"note": 1}}) as tracker:
         assert tracker.max_tries == 2

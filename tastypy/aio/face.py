@@ -62,13 +62,18 @@ class AsyncClientPOD(Generic[K, V]):
     _link: Any
     _holder: asyncio.Task[Any] | None = None
     _depth = 0
+    _closing = False
 
     def _init_face(self, link: Any) -> None:
         self._link = link
         self._gate = asyncio.Lock()
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """``link.call``, after any ``locked()`` block of another task."""
+        """``link.call``, after any ``locked()`` block of another task; none once ``aclose()`` began."""
+        if self._closing:
+            # Refused here, not queued: a request queued behind the host's
+            # close may never be answered, and its task would wait forever.
+            raise ValueError(f"{type(self).__name__} at {self._link.where} is closed; open it again to use it")
         holder = self._holder
         if holder is not None and holder is not asyncio.current_task():
             async with self._gate:
@@ -219,6 +224,7 @@ class AsyncClientPOD(Generic[K, V]):
 
     async def aclose(self) -> None:
         """Sync and close (on a server: this object's connections); no thread or task is left."""
+        self._closing = True  # claims given back from now on end with the host (see _end_claim)
         await self._link.aclose()
 
     async def __aenter__(self) -> Self:
@@ -438,11 +444,13 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
 
         Awaited, so the task's next call sees the key free, on a link of
         many threads too. The request is queued before the first wait, so
-        it runs even if the task is cancelled (again) meanwhile. A host
-        closed or gone ends the claim by itself (with the connection, or
-        the lease), as on the sync faces.
+        it runs even if the task is cancelled (again) meanwhile. Once
+        ``aclose()`` began (e.g. Ctrl-C: ``asyncio.run`` closes the object,
+        then cancels the tasks and closes their loops) nothing is sent: the
+        claim ends with the host (its close, the connection, or the lease),
+        as on the sync faces, and no task waits on a host that is gone.
         """
-        if self._link.closed:
+        if self._closing or self._link.closed:
             return
         with contextlib.suppress(ValueError, ConnectionError):
             await self._link.call(name, *args)
