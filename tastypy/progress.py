@@ -60,7 +60,6 @@ class Counts(NamedTuple):
         total, done, aborted = len(tracker), tracker.num_done(), tracker.num_aborted()
         return cls(total, done, tracker.num_tried(), aborted, max(0, total - done - aborted))
 
-
     @classmethod
     async def of_async_tracker(cls, tracker: Any) -> Counts:
         """Ask an async tracker (``tastypy.aio``): its four counts in one round of calls."""

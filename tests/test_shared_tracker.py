@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -271,6 +272,15 @@ def test_try_keys_with_a_progress_bar(any_host, capsys):
     tracker.abort("a")
     assert [value["_tries"] for value in tracker.try_values(progress=True)] == [1]
     assert "5/7" in capsys.readouterr().err
+
+
+def test_a_progress_bar_without_tqdm_is_refused_at_once_saying_what_to_install(any_host, monkeypatch):
+    tracker = any_host.tracker()
+    tracker.add("a")
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm fails
+    with pytest.raises(ImportError, match="pip install tqdm"):
+        tracker.try_keys(progress=True)  # when called, before the first key
+    assert tracker.tries("a") == 0
 
 
 def test_a_progress_loop_left_early_gives_its_key_back_and_closes_its_bar(any_host, capsys):
