@@ -2,15 +2,17 @@
 
 Bars are tqdm's (an optional dependency: ``pip install tqdm``, or the ``[cli]``
 extra of tastypy's clone or wheel).
-``try_keys(progress=True)`` needs it; the command line falls back to plain
-text lines when it is missing.
+``try_keys(progress=True)`` needs it, on the sync and the async faces; the
+command line falls back to plain text lines when it is missing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TextIO, TypeVar
 
 T = TypeVar("T")
@@ -58,6 +60,14 @@ class Counts(NamedTuple):
         total, done, aborted = len(tracker), tracker.num_done(), tracker.num_aborted()
         return cls(total, done, tracker.num_tried(), aborted, max(0, total - done - aborted))
 
+    @classmethod
+    async def of_async_tracker(cls, tracker: Any) -> Counts:
+        """Ask an async tracker (``tastypy.aio``): its four counts in one round of calls."""
+        total, done, tried, aborted = await asyncio.gather(
+            tracker.length(), tracker.num_done(), tracker.num_tried(), tracker.num_aborted()
+        )
+        return cls(total, done, tried, aborted, max(0, total - done - aborted))
+
 
 def bar_over(keys: Iterable[T], tracker: Any, unit: str = "key") -> Iterator[T]:
     """``keys`` (from ``tracker.try_keys()``), with a bar of the tracker's done keys.
@@ -77,6 +87,27 @@ def _follow(keys: Iterable[T], tracker: Any, bar: Any) -> Iterator[T]:
             show(bar, Counts.of_tracker(tracker))
             yield key
         show(bar, Counts.of_tracker(tracker))
+
+
+def async_bar_over(keys: AsyncIterator[T], tracker: Any, unit: str = "key") -> AsyncIterator[T]:
+    """``bar_over`` for an async tracker's loop (``async for``): the same bar, drawn the same way.
+
+    ImportError at once when tqdm is missing; the counts are read (awaited)
+    from the first step on. Closing it closes ``keys``, so the loop's claim
+    ends with it.
+    """
+    tqdm = require_tqdm("try_keys(progress=True)")
+    return _follow_async(keys, tracker, tqdm, unit)
+
+
+async def _follow_async(keys: AsyncIterator[T], tracker: Any, tqdm: Any, unit: str) -> AsyncIterator[T]:
+    async with contextlib.aclosing(keys):  # type: ignore[type-var]
+        counts = await Counts.of_async_tracker(tracker)
+        with tqdm(total=counts.total, initial=counts.done, unit=unit) as bar:
+            async for key in keys:
+                show(bar, await Counts.of_async_tracker(tracker))
+                yield key
+            show(bar, await Counts.of_async_tracker(tracker))
 
 
 def show(bar: Any, counts: Counts) -> None:

@@ -1,4 +1,4 @@
-"""Parity of the faces: what works on a POD or Tracker exists on every face of it.
+"""Parity of the faces: what works on a POD or Tracker exists on every face of it, sync and async.
 
 One row a face: the in-process model, the face, and the differences that are
 deliberate, each with its reason. A Redis face is one more row.
@@ -99,3 +99,57 @@ def test_constructors_differ_only_as_listed(face):
     assert sorted(set(theirs) - set(ours)) == sorted(n for n, why in listed.items() if why.startswith("extra"))
     shared = [name for name in ours if name in theirs]
     assert [(name, ours[name]) for name in shared] == [(name, theirs[name]) for name in shared]
+
+
+# -- the async faces, each beside its sync twin ------------------------------------------
+
+#: Names of the sync faces an async face has under another name or not at all: why.
+ASYNC_ABSENT = {
+    "close": "aclose(): closing may wait (a sync, a server's stop), so it is a coroutine",
+    "set": "changes(): a value read is a plain copy, so nested changes are recorded in an async with block",
+    "iterkeys": "an alias kept for 0.x code, which has no async face",
+    "itervalues": "an alias kept for 0.x code, which has no async face",
+    "iteritems": "an alias kept for 0.x code, which has no async face",
+}
+
+#: The mapping dunders that may wait, and the coroutine the async faces have for each.
+ASYNC_DUNDERS = {
+    "__getitem__": "getitem", "__setitem__": "setitem", "__delitem__": "delitem",
+    "__contains__": "contains", "__len__": "length",
+}  # fmt: skip
+
+#: async face -> its sync twin (whose public names and signatures it has)
+ASYNC_TWINS = {
+    tastypy.AsyncPOD: tastypy.POD,
+    tastypy.AsyncTracker: tastypy.Tracker,
+    tastypy.AsyncSharedPOD: tastypy.SharedPOD,
+    tastypy.AsyncSharedTracker: tastypy.SharedTracker,
+    tastypy.AsyncRedisPOD: tastypy.RedisPOD,
+    tastypy.AsyncRedisTracker: tastypy.RedisTracker,
+}
+
+
+@pytest.mark.parametrize("face", ASYNC_TWINS, ids=lambda cls: cls.__name__)
+def test_every_public_name_of_the_sync_twin_is_on_the_async_face(face):
+    twin = ASYNC_TWINS[face]
+    missing = [name for name in _public(twin) if name not in ASYNC_ABSENT and not hasattr(face, name)]
+    assert missing == []
+    assert [name for name in ASYNC_DUNDERS.values() if not hasattr(face, name)] == []
+    assert [name for name in ASYNC_DUNDERS if hasattr(face, name)] == []  # no sync dunder that would block
+
+
+@pytest.mark.parametrize("face", ASYNC_TWINS, ids=lambda cls: cls.__name__)
+def test_each_async_method_is_a_coroutine_or_an_async_iterator_with_the_twins_signature(face):
+    twin = ASYNC_TWINS[face]
+    names = [name for name in _public(twin) if name not in ASYNC_ABSENT]
+    names += [name for name in ASYNC_DUNDERS if hasattr(twin, name)]
+    for name in names:
+        ours = ASYNC_DUNDERS.get(name, name)
+        assert _shape(face, ours) == _shape(twin, name), name
+        if _shape(twin, name) != "method":
+            continue
+        method = getattr(face, ours)
+        assert inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method) or (
+            "Async" in str(inspect.signature(method).return_annotation)
+        ), f"{face.__name__}.{ours} neither a coroutine nor an async iterator"
+        assert _params(method) == _params(getattr(twin, name)), name

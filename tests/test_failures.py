@@ -1,4 +1,4 @@
-"""Failures are data: attempts, error records, backoff, due times (the ``host`` fixture)."""
+"""Failures are data: attempts, error records, backoff, due times, on every face (``any_host``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 from helpers import run_py, start_py
-from hosts import counts, host_fixture, recount  # noqa: F401  (fixture)
+from hosts import aio_host_fixture, any_host_fixture, counts, host_fixture, recount  # noqa: F401  (fixture)
 from test_shared_support import no_orphans  # noqa: F401  (fixture)
 
 import tastypy
@@ -23,18 +23,36 @@ pytestmark = pytest.mark.timeout(120)
 # -- the attempt context ---------------------------------------------------------------
 
 
-def test_a_successful_attempt_marks_done_and_counts_one_try(host):
-    tracker = host.tracker(max_tries=3)
+def test_a_successful_attempt_marks_done_and_counts_one_try(any_host):
+    tracker = any_host.tracker(max_tries=3)
     tracker.add("a")
     with tracker.attempt("a") as attempt:
-        attempt.record["size"] = 10
+        assert attempt.record == {"_done": False, "_tries": 1, "_aborted": False}
     assert tracker.done("a") and tracker.tries("a") == 1
-    assert tracker["a"] == {"_done": True, "_tries": 1, "_aborted": False, "size": 10}
+    assert tracker["a"] == {"_done": True, "_tries": 1, "_aborted": False}
     assert counts(tracker) == recount(tracker) == (1, 1, 0)
 
 
-def test_a_failed_attempt_stores_the_error_and_swallows_it(host):
-    tracker = host.tracker(max_tries=3)
+def test_the_attempts_record_is_the_live_record_on_a_sync_face(host):
+    tracker = host.tracker()
+    tracker.add("a")
+    with tracker.attempt("a") as attempt:
+        attempt.record["size"] = 10
+    assert tracker["a"] == {"_done": True, "_tries": 1, "_aborted": False, "size": 10}
+
+
+def test_the_attempts_record_is_a_copy_on_an_async_face_and_changes_stores_results(aio_host):
+    tracker = aio_host.tracker()
+    tracker.add("a")
+    with tracker.attempt("a") as attempt:
+        attempt.record["size"] = 10  # a copy: changes nothing stored (as every value read)
+        with tracker.changes() as c:
+            c["a"]["size"] = 11
+    assert tracker["a"] == {"_done": True, "_tries": 1, "_aborted": False, "size": 11}
+
+
+def test_a_failed_attempt_stores_the_error_and_swallows_it(any_host):
+    tracker = any_host.tracker(max_tries=3)
     tracker.add("a")
     before = time.time()
     with tracker.attempt("a") as attempt:
@@ -51,16 +69,16 @@ def test_a_failed_attempt_stores_the_error_and_swallows_it(host):
     assert counts(tracker) == recount(tracker) == (0, 1, 0)
 
 
-def test_reraise_raises_the_failure_after_recording_it(host):
-    tracker = host.tracker()
+def test_reraise_raises_the_failure_after_recording_it(any_host):
+    tracker = any_host.tracker()
     tracker.add("a")
     with pytest.raises(ValueError, match="bad page"), tracker.attempt("a", reraise=True):
         raise ValueError("bad page")
     assert tracker["a"]["_error"]["type"] == "ValueError"
 
 
-def test_the_last_try_aborts_and_success_clears_the_error(host):
-    tracker = host.tracker(max_tries=2)
+def test_the_last_try_aborts_and_success_clears_the_error(any_host):
+    tracker = any_host.tracker(max_tries=2)
     tracker.add_many(["a", "b"])
     for _ in range(2):
         with tracker.attempt("a"):
@@ -76,8 +94,8 @@ def test_the_last_try_aborts_and_success_clears_the_error(host):
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
-def test_an_interrupt_is_no_failure_and_gives_the_try_back(host, interrupt):
-    tracker = host.tracker(max_tries=3)
+def test_an_interrupt_is_no_failure_and_gives_the_try_back(any_host, interrupt):
+    tracker = any_host.tracker(max_tries=3)
     tracker.add("a")
     with pytest.raises(interrupt), tracker.attempt("a"):
         raise interrupt()
@@ -85,8 +103,8 @@ def test_an_interrupt_is_no_failure_and_gives_the_try_back(host, interrupt):
     assert counts(tracker) == recount(tracker) == (0, 0, 0)
 
 
-def test_an_attempt_in_a_try_keys_loop_does_not_count_the_try_twice(host):
-    tracker = host.tracker(max_tries=3)
+def test_an_attempt_in_a_try_keys_loop_does_not_count_the_try_twice(any_host):
+    tracker = any_host.tracker(max_tries=3)
     tracker.add_many(range(5))
     for key in tracker.try_keys():
         with tracker.attempt(key):
@@ -96,8 +114,8 @@ def test_an_attempt_in_a_try_keys_loop_does_not_count_the_try_twice(host):
     assert [tracker.done(key) for key in range(5)] == [True, False, True, False, True]
 
 
-def test_mark_failed_records_without_counting_a_try(host):
-    tracker = host.tracker(max_tries=5)
+def test_mark_failed_records_without_counting_a_try(any_host):
+    tracker = any_host.tracker(max_tries=5)
     tracker.add("a")
     tracker.increment_tries("a")
     try:
@@ -114,12 +132,37 @@ def test_mark_failed_records_without_counting_a_try(host):
         tracker.mark_failed("absent", ValueError())
 
 
+def test_bad_delays_are_refused_naming_the_argument_and_change_nothing(any_host):
+    tracker = any_host.tracker()
+    tracker.add("a")
+    with pytest.raises(ValueError, match="retry_after"):
+        tracker.attempt("a", retry_after=-3)
+    with pytest.raises(ValueError, match="retry_after"):
+        tracker.mark_failed("a", OSError("x"), retry_after=-1)
+    with pytest.raises(ValueError, match="revisit_after"):
+        tracker.mark_done("a", revisit_after=-1)
+    assert tracker["a"] == {"_done": False, "_tries": 0, "_aborted": False}
+
+
+def test_a_revisit_after_that_is_no_number_is_refused_naming_it(any_host, request):
+    if any_host.base == "redis":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "RedisTracker.mark_done compares revisit_after without checking its type: a bare"
+            " TypeError ('<=' not supported) instead of the ValueError naming it"
+        )))  # fmt: skip
+    tracker = any_host.tracker()
+    tracker.add("a")
+    with pytest.raises(ValueError, match="revisit_after"):
+        tracker.mark_done("a", revisit_after="1")
+    assert not tracker.done("a")
+
+
 # -- backoff and due times ----------------------------------------------------------------
 
 
-def test_a_failed_key_is_never_handed_out_before_its_delay_and_soon_after(host):
+def test_a_failed_key_is_never_handed_out_before_its_delay_and_soon_after(any_host):
     delay_s = 0.6
-    tracker = host.tracker(max_tries=3, backoff=delay_s)
+    tracker = any_host.tracker(max_tries=3, backoff=delay_s)
     tracker.add_many(["slow", "other"])
     handed: list = []
     for key in tracker.try_keys(max_wait=5):
@@ -136,8 +179,8 @@ def test_a_failed_key_is_never_handed_out_before_its_delay_and_soon_after(host):
     assert tracker.done("slow") and "_retry_at" not in tracker["slow"]
 
 
-def test_retry_after_set_inside_the_block_wins_over_the_backoff(host):
-    tracker = host.tracker(backoff=1000)
+def test_retry_after_set_inside_the_block_wins_over_the_backoff(any_host):
+    tracker = any_host.tracker(backoff=1000)
     tracker.add("a")
     with tracker.attempt("a") as attempt:
         attempt.retry_after = 0.3  # e.g. from a Retry-After header
@@ -148,8 +191,8 @@ def test_retry_after_set_inside_the_block_wins_over_the_backoff(host):
     assert list(tracker.try_keys(max_wait=3)) == ["a"]
 
 
-def test_a_loop_left_with_only_waiting_keys_sleeps_without_spinning(host):
-    tracker = host.tracker(backoff=0.8)
+def test_a_loop_left_with_only_waiting_keys_sleeps_without_spinning(any_host):
+    tracker = any_host.tracker(backoff=0.8)
     tracker.add("a")
     with tracker.attempt("a"):
         raise RuntimeError("down")
@@ -159,8 +202,8 @@ def test_a_loop_left_with_only_waiting_keys_sleeps_without_spinning(host):
     assert time.process_time() - began_cpu < 0.3  # slept, did not poll
 
 
-def test_revisit_after_makes_a_done_key_due_again_as_a_new_task(host):
-    tracker = host.tracker(max_tries=1)
+def test_revisit_after_makes_a_done_key_due_again_as_a_new_task(any_host):
+    tracker = any_host.tracker(max_tries=1)
     tracker.add_many(["page", "other"])
     with tracker.attempt("page"):
         pass
@@ -174,8 +217,41 @@ def test_revisit_after_makes_a_done_key_due_again_as_a_new_task(host):
     assert counts(tracker) == recount(tracker) == (1, 1, 0)
 
 
-def test_threads_waiting_for_due_keys_get_each_once(host):
-    tracker = host.tracker(max_tries=2, backoff=0.3)
+def test_retry_puts_failed_and_aborted_keys_back_to_do_in_one_step(any_host):
+    tracker = any_host.tracker(max_tries=2, backoff=1000)
+    tracker.add_many(["gone", "waiting", "fine"])
+    for key in ("gone", "gone", "waiting"):
+        with tracker.attempt(key):
+            raise OSError(f"{key} failed")
+    assert tracker.aborted("gone") and tracker.num_waiting() == 1
+    assert [key for key in tracker.try_keys(max_wait=0) if tracker.mark_done(key) is None] == ["fine"]
+    assert tracker.retry(["gone", "waiting"]) == 2
+    for key in ("gone", "waiting"):
+        record = tracker[key]
+        assert record["_tries"] == 0 and not record["_aborted"] and "_retry_at" not in record
+        assert record["_error"]["message"] == f"{key} failed"  # kept until the next try
+    assert tracker.num_waiting() == 0 and tracker.next_due() is None
+    assert counts(tracker) == recount(tracker) == (1, 1, 0)
+    assert list(tracker.try_keys(max_wait=0)) == ["gone", "waiting"]
+
+
+def test_retry_with_an_absent_key_changes_nothing(any_host, request):
+    if any_host.base == "redis":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "RedisTracker.retry checks that the keys can be keys, not that they are present:"
+            " it resets the keys before the absent one, then raises (tastypy/redis/tracking.py)"
+        )))  # fmt: skip
+    tracker = any_host.tracker(backoff=1000)
+    tracker.add("waiting")
+    with tracker.attempt("waiting"):
+        raise OSError("later")
+    with pytest.raises(KeyError, match="absent"):
+        tracker.retry(["waiting", "absent"])
+    assert tracker.num_waiting() == 1 and tracker.tries("waiting") == 1
+
+
+def test_threads_waiting_for_due_keys_get_each_once(any_host):
+    tracker = any_host.tracker(max_tries=2, backoff=0.3)
     tracker.add_many(range(20))
     got: list = []
     lock = threading.Lock()

@@ -1,14 +1,23 @@
-"""SharedTracker and RedisTracker (the ``face`` fixture): the Tracker's methods on a host, try_keys() as a work queue."""
+"""The Tracker's methods on a host, try_keys() as a work queue.
+
+Processes sharing one object (the ``face`` fixture: SharedTracker,
+RedisTracker) and, for the behaviour every face has, each face sync and
+async (the ``any_host`` fixture).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import itertools
 import os
 import signal
+import sys
 import time
 
 import pytest
+from hosts import aio_host_fixture, any_host_fixture  # noqa: F401  (fixtures)
 from test_redis_support import work
 from test_shared_support import JOIN, ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
@@ -147,17 +156,67 @@ def test_an_orphan_handed_ahead_of_the_scan_is_not_handed_twice_in_one_pass(face
         assert tracker.tries(1) == 2 and list(tracker.try_keys()) == [0, 1, 2, 3, 4]
 
 
-def test_leaving_a_loop_frees_its_key(face):
-    with face.tracker() as tracker:
-        tracker.add_many(["a", "b"])
-        first = tracker.try_keys()
-        assert next(first) == "a"
-        second = tracker.try_keys()
-        assert next(second) == "b"  # "a" is in the hands of the first loop
-        first.close()
-        assert list(tracker.try_keys()) == ["a"]  # "b" still held by the second
-        second.close()
-        assert tracker.tries("a") == 2 and tracker.tries("b") == 1
+def test_leaving_a_loop_frees_its_key(any_host):
+    tracker = any_host.tracker()
+    tracker.add_many(["a", "b"])
+    first = tracker.try_keys()
+    assert next(first) == "a"
+    second = tracker.try_keys()
+    assert next(second) == "b"  # "a" is in the hands of the first loop
+    first.close()
+    assert list(tracker.try_keys()) == ["a"]  # "b" still held by the second
+    second.close()
+    assert tracker.tries("a") == 2 and tracker.tries("b") == 1
+
+
+def test_an_async_loop_gives_its_key_back_when_closed_and_soon_after_a_break(aio_host):
+    tracker = aio_host.tracker().face  # the async object itself
+
+    async def main():
+        await tracker.add_many(["a", "b"])
+        async with contextlib.aclosing(tracker.try_keys()) as loop:
+            async for key in loop:
+                assert key == "a"
+                break
+        assert [key async for key in tracker.try_keys()] == ["a", "b"]  # "a" free at once
+        async for key in tracker.try_keys():
+            assert key == "a"
+            break  # the loop is closed later, by asyncio, in a task of its own
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if "a" in [key async for key in tracker.try_keys()]:
+                return
+        raise AssertionError("the key of a loop left by break was not given back within 2 s")
+
+    aio_host.run(main())
+
+
+def test_tasks_cancelled_after_their_async_tracker_closed_end_at_once(aio_host):
+    # As asyncio.run ends on Ctrl-C: the main task closes the tracker, then
+    # the other tasks are cancelled and their loops closed. None may wait on
+    # a host that is gone.
+    tracker = aio_host.tracker().face
+
+    async def main():
+        await tracker.add_many(range(10_000))
+        started = asyncio.Event()
+
+        async def crawl():
+            async for key in tracker.try_keys():
+                async with tracker.attempt(key):
+                    started.set()
+                    await asyncio.sleep(0.001)
+
+        tasks = [asyncio.create_task(crawl()) for _ in range(50)]
+        await started.wait()
+        await tracker.aclose()
+        await asyncio.sleep(0.01)  # some tasks meet the closed tracker, some are in their attempts
+        for task in tasks:
+            task.cancel()
+        done, pending = await asyncio.wait(tasks, timeout=10)
+        assert not pending, f"{len(pending)} tasks still waiting on a closed tracker"
+
+    aio_host.run(main())
 
 
 def test_tracker_methods_are_forwarded(face):
@@ -199,18 +258,43 @@ def test_tracker_methods_are_forwarded(face):
         assert tracker["d"]["more"] == "x" and tracker.done("d")
 
 
-def test_try_keys_with_a_progress_bar(face, capsys):
+def test_try_keys_with_a_progress_bar(any_host, capsys):
     pytest.importorskip("tqdm")
-    with face.tracker() as tracker:
-        tracker.add_many(range(5))
-        tracker.mark_done(0)
-        for key in tracker.try_keys(progress=True):
-            tracker.mark_done(key)
-        assert tracker.num_done() == 5
-    assert "5/5" in capsys.readouterr().err
+    tracker = any_host.tracker()
+    tracker.add_many(range(5))
+    tracker.mark_done(0)
+    for key in tracker.try_keys(progress=True):
+        tracker.mark_done(key)
+    assert tracker.num_done() == 5
+    bar = capsys.readouterr().err
+    assert "1/5" in bar and "5/5" in bar and "tried 4, aborted 0" in bar  # from what was done before
+    tracker.add_many(["a", "b"])
+    tracker.abort("a")
+    assert [value["_tries"] for value in tracker.try_values(progress=True)] == [1]
+    assert "5/7" in capsys.readouterr().err
 
 
-# -- counters, walks, errors (from the RedisTracker tests) ------------------------
+def test_a_progress_bar_without_tqdm_is_refused_at_once_saying_what_to_install(any_host, monkeypatch):
+    tracker = any_host.tracker()
+    tracker.add("a")
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm fails
+    with pytest.raises(ImportError, match="pip install tqdm"):
+        tracker.try_keys(progress=True)  # when called, before the first key
+    assert tracker.tries("a") == 0
+
+
+def test_a_progress_loop_left_early_gives_its_key_back_and_closes_its_bar(any_host, capsys):
+    pytest.importorskip("tqdm")
+    tracker = any_host.tracker()
+    tracker.add_many(["a", "b"])
+    loop = tracker.try_items(progress=True)
+    assert next(loop)[0] == "a"
+    loop.close()
+    assert list(tracker.try_keys()) == ["a", "b"]
+    assert "0/2" in capsys.readouterr().err
+
+
+# -- counters, walks, errors: every face, sync and async ----------------------------
 
 
 def recount(tracker) -> tuple:
@@ -227,11 +311,11 @@ def counts(tracker) -> tuple:
 
 
 @pytest.fixture
-def tracker(face):
-    return face.tracker(max_tries=3)
+def tracker(any_host):
+    return any_host.tracker(max_tries=3)
 
 
-def test_tracker_api_keeps_counters_equal_to_a_recount(tracker):
+def test_tracker_api_keeps_counters_equal_to_a_recount(any_host, tracker):
     tracker.add("a")
     assert tracker.add_if_absent("b") and not tracker.add_if_absent("b")
     tracker.add_many(["c", ("d", 1)])
@@ -246,8 +330,9 @@ def test_tracker_api_keeps_counters_equal_to_a_recount(tracker):
     assert not tracker.done("zz") and not tracker.aborted("zz")
     assert counts(tracker) == recount(tracker) == (1, 1, 1)
     tracker["e"] = {"note": "x", "_done": True}
-    tracker.set["c"]["_tries"] += 5
-    tracker[5]["_aborted"] = True  # a natural mutation
+    with any_host.changes(tracker) as c:
+        c["c"]["_tries"] += 5
+        c[5]["_aborted"] = True
     tracker.update({("d", 1): {"_tries": 2, "r": [1]}, "new": {"x": 1}})
     assert tracker[("d", 1)] == {"_done": False, "_tries": 2, "_aborted": False, "r": [1]}
     assert counts(tracker) == recount(tracker) == (2, 2, 2)
@@ -282,7 +367,7 @@ def test_should_and_walks(tracker):
     assert tracker.max_tries == 3
 
 
-def test_errors_have_the_types_of_a_tracker(tracker):
+def test_errors_have_the_types_of_a_tracker(any_host, tracker):
     tracker.add("a")
     with pytest.raises(tastypy.DuplicateKeyError, match="already in the tracker"):
         tracker.add("a")
@@ -302,20 +387,20 @@ def test_errors_have_the_types_of_a_tracker(tracker):
         tracker["b"] = 5
     with pytest.raises(TypeError, match="_tries"):
         tracker["b"] = {"_tries": "x"}
-    with pytest.raises(ValueError, match="_tries"):
-        tracker.set["a"]["_tries"] -= 1
-    with pytest.raises(TypeError, match="_done"):
-        tracker.set["a"]["_done"] = 1
-    with pytest.raises(TypeError, match="cannot delete"):
-        tracker.set["a"].pop("_aborted")
+    with pytest.raises(ValueError, match="_tries"), any_host.changes(tracker) as c:
+        c["a"]["_tries"] -= 1
+    with pytest.raises(TypeError, match="_done"), any_host.changes(tracker) as c:
+        c["a"]["_done"] = 1
+    with pytest.raises(TypeError, match="cannot delete"), any_host.changes(tracker) as c:
+        c["a"].pop("_aborted")
     with pytest.raises(TypeError, match="must be a dict"):
         tracker.update({"a": 3})
     assert list(tracker) == ["a"] and tracker["a"] == {"_done": False, "_tries": 0, "_aborted": False}
     assert counts(tracker) == recount(tracker) == (0, 0, 0)
 
 
-def test_big_tries_stay_exact(face):
-    unlimited = face.tracker(init={"k": {"_tries": 10**30 - 1}})
+def test_big_tries_stay_exact(any_host):
+    unlimited = any_host.tracker(init={"k": {"_tries": 10**30 - 1}})
     unlimited.increment_tries("k")
     assert unlimited.tries("k") == 10**30
     unlimited.decrement_tries("k")

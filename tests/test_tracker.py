@@ -1,10 +1,17 @@
-"""ProgressTracker: records, gates, iterators, counts, validation and reopening."""
+"""ProgressTracker: records, gates, iterators, counts, validation and reopening.
+
+The ``tracker`` fixture is a tracker on every face, sync and async (the
+``any_host`` fixture of ``hosts.py``); ``local_tracker`` and ``folder``
+tests are about the folder ``Tracker`` itself (live proxies, syncs, its
+internals).
+"""
 
 from __future__ import annotations
 
 import pytest
-
 from helpers import fresh_items, run_py
+from hosts import any_host_fixture  # noqa: F401  (fixture)
+
 from tastypy import POD, DuplicateKeyError, ProgressTracker, ReadOnlyError, Tracker, unwrap
 
 NEW = {"_done": False, "_tries": 0, "_aborted": False}
@@ -24,24 +31,31 @@ def counts(tracker):
 
 
 @pytest.fixture
-def tracker(folder):
+def tracker(any_host):
+    """A tracker with max_tries=2 on each face, sync and async (``hosts.any_host``)."""
+    return any_host.tracker(max_tries=2)
+
+
+@pytest.fixture
+def local_tracker(folder):
+    """A ``Tracker`` on a folder: for what only it has (live proxies, its folder, its internals)."""
     return Tracker(folder, max_tries=2)
 
 
 # -- adding ------------------------------------------------------------------
 
 
-def test_tracker_is_the_short_name_and_a_pod(tracker):
+def test_tracker_is_the_short_name_and_a_pod(local_tracker):
     assert Tracker is ProgressTracker
-    assert isinstance(tracker, POD)
+    assert isinstance(local_tracker, POD)
 
 
-def test_add_creates_a_default_record(tracker):
-    tracker.add("a")
-    assert tracker["a"] == NEW
-    assert fresh_items(tracker.path) == []  # below sync_at: not yet written
-    tracker.sync()
-    assert fresh_items(tracker.path) == [("a", NEW)]
+def test_add_creates_a_default_record(local_tracker):
+    local_tracker.add("a")
+    assert local_tracker["a"] == NEW
+    assert fresh_items(local_tracker.path) == []  # below sync_at: not yet written
+    local_tracker.sync()
+    assert fresh_items(local_tracker.path) == [("a", NEW)]
 
 
 def test_add_of_a_present_key_raises_duplicate_key_error(tracker):
@@ -179,10 +193,10 @@ def test_should_try_counts_a_try_only_when_true(tracker):
     assert tracker.tries("a") == 2
 
 
-def test_should_try_writes_the_try_to_disk_at_once(tracker):
-    tracker.add("a")
-    assert tracker.should_try("a")
-    assert fresh_items(tracker.path) == [("a", {**NEW, "_tries": 1})]
+def test_should_try_writes_the_try_to_disk_at_once(local_tracker):
+    local_tracker.add("a")
+    assert local_tracker.should_try("a")
+    assert fresh_items(local_tracker.path) == [("a", {**NEW, "_tries": 1})]
 
 
 def test_should_do_add_and_should_try_add_add_absent_keys(tracker):
@@ -284,27 +298,27 @@ def test_the_loop_survives_many_deletions(folder):
     assert seen == list(range(11)) + list(range(400, 500))
 
 
-def test_try_keys_goes_on_after_a_revert(tracker):
-    tracker.add_many(range(5))
-    tracker.sync()
+def test_try_keys_goes_on_after_a_revert(local_tracker):
+    local_tracker.add_many(range(5))
+    local_tracker.sync()
     seen = []
-    for n in tracker.try_keys():
+    for n in local_tracker.try_keys():
         seen.append(n)
-        tracker[n]["note"] = "lost"
+        local_tracker[n]["note"] = "lost"
         if n == 2:
-            tracker.revert()
+            local_tracker.revert()
     assert seen == [0, 1, 2, 3, 4]
-    assert "note" not in tracker[2] and tracker.tries(2) == 1
+    assert "note" not in local_tracker[2] and local_tracker.tries(2) == 1
 
 
-def test_next_to_try_hands_out_one_key_per_call_and_skips(tracker):
-    tracker.add_many("abcd")
-    tracker.mark_done("b")
-    key, pos = tracker._next_to_try(0)
-    assert key == "a" and tracker.tries("a") == 1
-    assert tracker._next_to_try(pos + 1, skip={"c"})[0] == "d"
-    assert tracker._next_to_try(pos + 1)[0] == "c"
-    assert tracker._next_to_try(10**9) is None
+def test_next_to_try_hands_out_one_key_per_call_and_skips(local_tracker):
+    local_tracker.add_many("abcd")
+    local_tracker.mark_done("b")
+    key, pos = local_tracker._next_to_try(0)
+    assert key == "a" and local_tracker.tries("a") == 1
+    assert local_tracker._next_to_try(pos + 1, skip={"c"})[0] == "d"
+    assert local_tracker._next_to_try(pos + 1)[0] == "c"
+    assert local_tracker._next_to_try(10**9) is None
 
 
 # -- counts ------------------------------------------------------------------
@@ -331,22 +345,22 @@ def test_counts_fractions_and_percents(tracker):
         tracker.percent_done(-1)
 
 
-def test_counts_follow_proxies_assignment_update_and_del(tracker):
-    tracker.add_many("abc")
-    tracker["a"]["_done"] = True
-    record = tracker["b"]
+def test_counts_follow_proxies_assignment_update_and_del(local_tracker):
+    local_tracker.add_many("abc")
+    local_tracker["a"]["_done"] = True
+    record = local_tracker["b"]
     record["_tries"] += 1
     record.update({"_aborted": True})
-    assert counts(tracker) == (1, 1, 1) == recount(tracker)
-    tracker["c"] = {"_done": True, "_tries": 4, "note": 1}
-    assert counts(tracker) == (2, 2, 1) == recount(tracker)
-    tracker.update({"c": {"_done": False}, "d": {"_aborted": True}})
-    assert counts(tracker) == (1, 2, 2) == recount(tracker)
-    del tracker["b"]
-    tracker.pop("d")
-    assert counts(tracker) == (1, 1, 0) == recount(tracker)
-    tracker.clear()
-    assert counts(tracker) == (0, 0, 0)
+    assert counts(local_tracker) == (1, 1, 1) == recount(local_tracker)
+    local_tracker["c"] = {"_done": True, "_tries": 4, "note": 1}
+    assert counts(local_tracker) == (2, 2, 1) == recount(local_tracker)
+    local_tracker.update({"c": {"_done": False}, "d": {"_aborted": True}})
+    assert counts(local_tracker) == (1, 2, 2) == recount(local_tracker)
+    del local_tracker["b"]
+    local_tracker.pop("d")
+    assert counts(local_tracker) == (1, 1, 0) == recount(local_tracker)
+    local_tracker.clear()
+    assert counts(local_tracker) == (0, 0, 0)
 
 
 def test_counts_follow_revert_and_reopen(folder):
@@ -397,52 +411,52 @@ def test_assigned_dict_gets_the_special_fields(tracker):
         ({"_aborted": None}, TypeError),
     ],
 )
-def test_bad_special_fields_are_refused_and_change_nothing(tracker, record, error):
-    tracker.add("k")
+def test_bad_special_fields_are_refused_and_change_nothing(local_tracker, record, error):
+    local_tracker.add("k")
     with pytest.raises(error, match=r"tracker\['k'\]\['_"):
-        tracker["k"] = record
+        local_tracker["k"] = record
     with pytest.raises(error):
-        tracker.update({"k": record, "other": {}})
+        local_tracker.update({"k": record, "other": {}})
     for field, value in record.items():
         with pytest.raises(error):
-            tracker["k"][field] = value
+            local_tracker["k"][field] = value
         with pytest.raises(error):
-            tracker["k"].update({field: value, "note": 1})
-        record = tracker["k"]
+            local_tracker["k"].update({field: value, "note": 1})
+        record = local_tracker["k"]
         with pytest.raises(error):
             record |= {field: value}
-    assert tracker["k"] == NEW and tracker.num_tried() == 0
-    assert "other" not in tracker
+    assert local_tracker["k"] == NEW and local_tracker.num_tried() == 0
+    assert "other" not in local_tracker
 
 
-def test_augmented_assignment_on_tries_is_checked(tracker):
-    tracker.add("k")
-    tracker["k"]["_tries"] += 2
-    assert tracker.tries("k") == 2 and tracker.num_tried() == 1
+def test_augmented_assignment_on_tries_is_checked(local_tracker):
+    local_tracker.add("k")
+    local_tracker["k"]["_tries"] += 2
+    assert local_tracker.tries("k") == 2 and local_tracker.num_tried() == 1
     with pytest.raises(TypeError):
-        tracker["k"]["_tries"] += 0.5
+        local_tracker["k"]["_tries"] += 0.5
     with pytest.raises(ValueError):
-        tracker["k"]["_tries"] -= 5
-    assert tracker.tries("k") == 2
+        local_tracker["k"]["_tries"] -= 5
+    assert local_tracker.tries("k") == 2
 
 
 @pytest.mark.parametrize("field", ["_done", "_tries", "_aborted"])
-def test_deleting_a_special_field_is_refused(tracker, field):
-    tracker["k"] = {"note": [1]}
-    tracker.sync()
-    record = tracker["k"]
+def test_deleting_a_special_field_is_refused(local_tracker, field):
+    local_tracker["k"] = {"note": [1]}
+    local_tracker.sync()
+    record = local_tracker["k"]
     with pytest.raises(TypeError, match=f"cannot delete tracker\\['k'\\]\\['{field}'\\]"):
         del record[field]
     with pytest.raises(TypeError, match="cannot delete"):
         record.pop(field)
     with pytest.raises(TypeError, match="cannot delete"):
         record.clear()
-    assert tracker["k"] == {**NEW, "note": [1]} and tracker.dirty() == set()
+    assert local_tracker["k"] == {**NEW, "note": [1]} and local_tracker.dirty() == set()
 
 
-def test_user_fields_are_free(tracker):
-    tracker.add("k")
-    record = tracker["k"]
+def test_user_fields_are_free(local_tracker):
+    local_tracker.add("k")
+    record = local_tracker["k"]
     record["links"] = [1]
     record["links"].append(2)
     assert record.pop("links") == [1, 2]
@@ -450,7 +464,7 @@ def test_user_fields_are_free(tracker):
     assert record.popitem() == ("x", 1)
     with pytest.raises(TypeError, match="cannot delete"):
         record.popitem()  # only the special fields are left
-    assert tracker["k"] == NEW
+    assert local_tracker["k"] == NEW
 
 
 def test_update_merges_into_records(tracker):
@@ -500,6 +514,24 @@ def test_records_and_tries_survive_a_restart(folder):
     assert result.stdout.split() == ["1", "1", "1", "3"]
 
 
+def test_records_and_tries_are_read_back_by_a_fresh_process(any_host):
+    tracker = any_host.tracker(max_tries=2)
+    tracker.add_many(["a", ("t", 1)])
+    assert tracker.should_try(("t", 1))
+    tracker.update({"a": {"result": {"links": 3}}})
+    tracker.mark_done("a")
+    assert any_host.fresh(tracker) == {
+        "a": {**NEW, "_done": True, "result": {"links": 3}},
+        ("t", 1): {**NEW, "_tries": 1},
+    }
+
+
+def test_a_bad_max_tries_is_refused_on_every_face(any_host):
+    for bad in (-1, 1.5, None):
+        with pytest.raises(ValueError, match="max_tries"):
+            any_host.tracker(max_tries=bad)
+
+
 @pytest.mark.parametrize(
     "values, problem",
     [
@@ -540,14 +572,14 @@ def test_read_only_tracker_reads_and_refuses_changes(folder):
     assert reader.num_done() == 1
 
 
-def test_recorded_ops_are_checked_like_proxy_changes(tracker):
+def test_recorded_ops_are_checked_like_proxy_changes(local_tracker):
     # What a SharedTracker server does with a client's ``.set`` operation.
     from tastypy.observe import Op, apply
 
-    tracker.add("k")
-    apply(Op(("k",), "__setitem__", ("_done", True)), tracker)
-    apply(Op(("k", "_tries"), "__iadd__", (2,)), tracker)
-    assert counts(tracker) == (1, 1, 0)
+    local_tracker.add("k")
+    apply(Op(("k",), "__setitem__", ("_done", True)), local_tracker)
+    apply(Op(("k", "_tries"), "__iadd__", (2,)), local_tracker)
+    assert counts(local_tracker) == (1, 1, 0)
     for bad in (
         Op(("k",), "__delitem__", ("_aborted",)),
         Op(("k",), "pop", ("_done",)),
@@ -556,8 +588,8 @@ def test_recorded_ops_are_checked_like_proxy_changes(tracker):
         Op((), "__setitem__", ("k", [1])),
     ):
         with pytest.raises((TypeError, ValueError)):
-            apply(bad, tracker)
-    assert tracker["k"] == {**NEW, "_done": True, "_tries": 2}
+            apply(bad, local_tracker)
+    assert local_tracker["k"] == {**NEW, "_done": True, "_tries": 2}
 
 
 def test_try_items_with_progress_draw_a_bar(tracker, capsys):

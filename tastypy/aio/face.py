@@ -7,8 +7,8 @@ host through one *async link*:
 - ``await link.call(name, *args, **kwargs)`` runs one operation of
   ``tastypy.operations`` atomically on the host, off the event loop's
   thread, and returns plain data (a copy) or raises the host's error;
-- ``link.post(name, *args)`` sends one without waiting for it (a loop's
-  claim given back from a ``finally`` that may run after cancellation);
+- ``link.closed`` is True once it is closed (a claim given back after
+  that is ended by the host itself);
 - ``await link.aclose()`` closes the host (or this process's connections)
   and leaves no thread or connection behind; ``link.where`` names the host.
 
@@ -23,9 +23,9 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from tastypy.counts import R
+from tastypy.counts import R, percent
 from tastypy.failures import _seconds, delay, error_info
 from tastypy.keys import K, V
 from tastypy.observe import Op, Recorder, unwrap
@@ -44,6 +44,8 @@ CHUNK = 1000
 
 _MISSING: Any = object()
 
+_T = TypeVar("_T")
+
 #: Async names of the operations whose sync name is a dunder (``await pod.contains(key)``).
 ASYNC_NAMES = {"__getitem__": "getitem", "__setitem__": "setitem", "__delitem__": "delitem",
                "__contains__": "contains", "__len__": "length"}  # fmt: skip
@@ -60,13 +62,18 @@ class AsyncClientPOD(Generic[K, V]):
     _link: Any
     _holder: asyncio.Task[Any] | None = None
     _depth = 0
+    _closing = False
 
     def _init_face(self, link: Any) -> None:
         self._link = link
         self._gate = asyncio.Lock()
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """``link.call``, after any ``locked()`` block of another task."""
+        """``link.call``, after any ``locked()`` block of another task; none once ``aclose()`` began."""
+        if self._closing:
+            # Refused here, not queued: a request queued behind the host's
+            # close may never be answered, and its task would wait forever.
+            raise ValueError(f"{type(self).__name__} at {self._link.where} is closed; open it again to use it")
         holder = self._holder
         if holder is not None and holder is not asyncio.current_task():
             async with self._gate:
@@ -109,6 +116,10 @@ class AsyncClientPOD(Generic[K, V]):
     async def equals(self, other: Mapping[Any, Any]) -> bool:
         """Whether the stored mapping equals ``other``."""
         return await self._call("equals", {key: unwrap(value) for key, value in other.items()})  # type: ignore[no-any-return]
+
+    async def copy(self) -> dict[K, V]:
+        """A plain ``dict`` of the stored mapping, in insertion order (read ``CHUNK`` at a time)."""
+        return {key: value async for key, value in self.items()}
 
     def changes(self) -> _Changes:
         """``async with pod.changes() as c:`` -- nested changes applied in one step.
@@ -213,6 +224,7 @@ class AsyncClientPOD(Generic[K, V]):
 
     async def aclose(self) -> None:
         """Sync and close (on a server: this object's connections); no thread or task is left."""
+        self._closing = True  # claims given back from now on end with the host (see _end_claim)
         await self._link.aclose()
 
     async def __aenter__(self) -> Self:
@@ -281,6 +293,52 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         """Put ``keys`` back to do: no tries, not aborted, due now, in one step; how many."""
         return await self._call("retry", list(keys))  # type: ignore[no-any-return]
 
+    # -- shares (as ``tastypy.counts.Fractions``) ----------------------------------
+
+    async def _fraction(self, count: int) -> float:
+        total = await self.length()
+        return count / total if total else 0.0
+
+    async def _percent_not(self, count: int, decimals: int) -> str:
+        total = await self.length()
+        return percent((total - count) / total if total else 0.0, decimals)
+
+    async def fraction_done(self) -> float:
+        """``num_done() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_done())
+
+    async def fraction_tried(self) -> float:
+        """``num_tried() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_tried())
+
+    async def fraction_aborted(self) -> float:
+        """``num_aborted() / length()``; 0.0 when empty."""
+        return await self._fraction(await self.num_aborted())
+
+    async def percent_done(self, decimals: int = 2) -> str:
+        """The share of done tasks, e.g. ``'34.70 %'``."""
+        return percent(await self.fraction_done(), decimals)
+
+    async def percent_not_done(self, decimals: int = 2) -> str:
+        """The share of tasks not done; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_done(), decimals)
+
+    async def percent_tried(self, decimals: int = 2) -> str:
+        """The share of tasks tried at least once."""
+        return percent(await self.fraction_tried(), decimals)
+
+    async def percent_not_tried(self, decimals: int = 2) -> str:
+        """The share of tasks never tried; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_tried(), decimals)
+
+    async def percent_aborted(self, decimals: int = 2) -> str:
+        """The share of aborted tasks."""
+        return percent(await self.fraction_aborted(), decimals)
+
+    async def percent_not_aborted(self, decimals: int = 2) -> str:
+        """The share of tasks not aborted; ``'0.00 %'`` when empty."""
+        return await self._percent_not(await self.num_aborted(), decimals)
+
     # -- walks -----------------------------------------------------------------
 
     async def _scan(self, test: str, allow_aborted: bool, values: bool) -> AsyncIterator[Any]:
@@ -339,11 +397,12 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
                     continue
                 yield (key, value) if values else key
         finally:
-            # Also after cancellation, or when the loop is dropped unfinished:
-            # sent without waiting, so it needs no running task.
-            self._link.post("drop", task)
+            # Also after cancellation, or when the loop is dropped unfinished.
+            await self._end_claim("drop", task)
 
-    def try_keys(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[K]:
+    def try_keys(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[K]:
         """Keys to try, each with its try counted: ``async for key in t.try_keys():``.
 
         Each call is one loop, a claim of its own: it is handed the next
@@ -353,17 +412,48 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         broken out of, raised or cancelled). When only keys waiting for
         their ``_retry_at`` are left, the loop sleeps (``asyncio.sleep``)
         until the first is due, at most ``max_wait`` seconds in all.
+
+        ``progress=True`` shows the tqdm bar of ``ProgressTracker.try_keys``:
+        the tracker's done keys (so every loop's work), tried and aborted
+        beside; give it to one loop of many. ``ImportError`` at once
+        without tqdm.
         """
-        return self._work(allow_aborted, False, max_wait)
+        return self._bar(self._work(allow_aborted, False, max_wait), progress)
 
-    def try_items(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[tuple[K, R]]:
+    def try_items(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[tuple[K, R]]:
         """``(key, record)`` of ``try_keys()`` (the record a plain copy)."""
-        return self._work(allow_aborted, True, max_wait)
+        return self._bar(self._work(allow_aborted, True, max_wait), progress)
 
-    async def try_values(self, allow_aborted: bool = False, *, max_wait: float | None = None) -> AsyncIterator[R]:
+    def try_values(
+        self, allow_aborted: bool = False, progress: bool = False, *, max_wait: float | None = None
+    ) -> AsyncIterator[R]:
         """The records of ``try_keys()``."""
-        async for _, value in self._work(allow_aborted, True, max_wait):
-            yield value
+        return _second(self.try_items(allow_aborted, progress, max_wait=max_wait))
+
+    def _bar(self, loop: AsyncIterator[_T], progress: bool) -> AsyncIterator[_T]:
+        if not progress:
+            return loop
+        from tastypy.progress import async_bar_over
+
+        return async_bar_over(loop, self)
+
+    async def _end_claim(self, name: str, *args: Any) -> None:
+        """Give a claim back (``drop`` a loop's, ``give_back`` an attempt's) and wait for it.
+
+        Awaited, so the task's next call sees the key free, on a link of
+        many threads too. The request is queued before the first wait, so
+        it runs even if the task is cancelled (again) meanwhile. Once
+        ``aclose()`` began (e.g. Ctrl-C: ``asyncio.run`` closes the object,
+        then cancels the tasks and closes their loops) nothing is sent: the
+        claim ends with the host (its close, the connection, or the lease),
+        as on the sync faces, and no task waits on a host that is gone.
+        """
+        if self._closing or self._link.closed:
+            return
+        with contextlib.suppress(ValueError, ConnectionError):
+            await self._link.call(name, *args)
 
     # -- attempts -----------------------------------------------------------------
 
@@ -416,6 +506,12 @@ class AsyncClientTracker(AsyncClientPOD[K, R]):
         async def next_due(self) -> float | None: ...
 
 
+async def _second(pairs: AsyncIterator[tuple[Any, _T]]) -> AsyncIterator[_T]:
+    async with contextlib.aclosing(pairs):  # type: ignore[type-var]
+        async for _, value in pairs:
+            yield value
+
+
 class AsyncAttempt:
     """One try of a task: ``async with tracker.attempt(key) as attempt:``.
 
@@ -449,7 +545,7 @@ class AsyncAttempt:
             await tracker.mark_done(self.key)
             return False
         if not isinstance(error, Exception):
-            tracker._link.post("give_back", self.key)  # no await: the task may be cancelled
+            await tracker._end_claim("give_back", self.key)
             return False
         self.error = error
         await tracker._failed(self.key, error, self.retry_after)

@@ -61,9 +61,6 @@ class _NotOpen:
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(f"{self.what} is not open: use 'async with {self.what}(...) as t:' or 'await t.open()'")
 
-    def post(self, name: str, *args: Any) -> None:
-        pass
-
     async def aclose(self) -> None:
         pass
 
