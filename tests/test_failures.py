@@ -144,12 +144,7 @@ def test_bad_delays_are_refused_naming_the_argument_and_change_nothing(any_host)
     assert tracker["a"] == {"_done": False, "_tries": 0, "_aborted": False}
 
 
-def test_a_revisit_after_that_is_no_number_is_refused_naming_it(any_host, request):
-    if any_host.base == "redis":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "RedisTracker.mark_done compares revisit_after without checking its type: a bare"
-            " TypeError ('<=' not supported) instead of the ValueError naming it"
-        )))  # fmt: skip
+def test_a_revisit_after_that_is_no_number_is_refused_naming_it(any_host):
     tracker = any_host.tracker()
     tracker.add("a")
     with pytest.raises(ValueError, match="revisit_after"):
@@ -235,12 +230,7 @@ def test_retry_puts_failed_and_aborted_keys_back_to_do_in_one_step(any_host):
     assert list(tracker.try_keys(max_wait=0)) == ["gone", "waiting"]
 
 
-def test_retry_with_an_absent_key_changes_nothing(any_host, request):
-    if any_host.base == "redis":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "RedisTracker.retry checks that the keys can be keys, not that they are present:"
-            " it resets the keys before the absent one, then raises (tastypy/redis/tracking.py)"
-        )))  # fmt: skip
+def test_retry_with_an_absent_key_changes_nothing(any_host):
     tracker = any_host.tracker(backoff=1000)
     tracker.add("waiting")
     with tracker.attempt("waiting"):

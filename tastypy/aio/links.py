@@ -149,9 +149,11 @@ class FolderLink(_Workers):
     def _serve(self) -> None:
         get = self._queue.get
         try:
-            while True:
-                if not self._batch([get(), *self._drain()]):
-                    return
+            while self._batch([get(), *self._drain()]):
+                pass
+            # Closed: what was queued behind the close is refused, not left waiting.
+            self.closed = True
+            self._refuse(self._drain(), self._closed_error())
         finally:
             self._ended_here(0)
 
@@ -188,7 +190,7 @@ class FolderLink(_Workers):
                         # otherwise hold it for the interpreter's switch interval.
                         time.sleep(0)
                         due = time.perf_counter() + YIELD
-                if synced and len(pod._dirty) < pod._sync_at:
+                if synced and not host.closed and len(pod._dirty) < pod._sync_at:
                     # What the sync Tracker would answer before its sync is
                     # answered now: while this sync runs, those coroutines queue
                     # their next requests, and the next sync serves them all.

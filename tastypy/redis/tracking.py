@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from tastypy.errors import DuplicateKeyError
+from tastypy.failures import _number
 from tastypy.observe import encode
 from tastypy.records import duplicate_message, no_try_error
 from tastypy.redis import plan
@@ -120,9 +121,13 @@ class TrackerOps(MappingOps):
         return self._field(key, "give_back")
 
     def _retry(self, keys: list[Any]) -> Plan[int]:
-        for key in keys:
-            if self._lookup(key) is None:
-                raise self._absent(key)
+        ktexts = [self._lookup(key) for key in keys]
+        if None in ktexts:
+            raise self._absent(keys[ktexts.index(None)])
+        # Every key checked present before the first reset: a bad list changes nothing.
+        present = yield plan.Pipeline(tuple(plan.call("hexists", self._values, ktext) for ktext in ktexts))
+        if not all(present):
+            raise self._absent(keys[present.index(0)])
         for key in keys:
             yield from self._field(key, "retry")
         return len(keys)
@@ -302,6 +307,6 @@ def _flag(value: bool) -> str:
 
 def _ms(seconds: float, what: str) -> int:
     """Whole milliseconds of ``seconds`` (the server's clock counts in them)."""
-    if isinstance(seconds, bool) or not 0 <= seconds < 1e12:
+    if not _number(seconds) or not 0 <= seconds < 1e12:
         raise ValueError(f"{what} must be a number of seconds >= 0, not {seconds!r}")
     return round(seconds * 1000)
