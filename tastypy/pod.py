@@ -28,8 +28,10 @@ from tastypy.observe import (
     Op,
     check_key,
     copy,
+    decode,
     encode,
     normalize,
+    text_if_normal,
     unwrap,
 )
 from tastypy.store import DELETE, Store
@@ -44,6 +46,13 @@ _MISSING: Any = object()
 #: The value of a key not read since the folder was opened: its JSON text is
 #: in the store, decoded on the first read (one form held per key, not two).
 _UNREAD = object()
+
+#: The value of a key assigned since, kept as its JSON text (in ``_texts``)
+#: until it is read: the encoder checked and copied it in one call.
+_ENCODED = object()
+
+#: The values whose assignment keeps their text (a scalar is its own copy).
+_TEXTED = frozenset({dict, list, tuple})
 
 _log = logging.getLogger("tastypy")
 
@@ -313,6 +322,12 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         self._format = {"gzipped": gzipped, "file_size": file_size}
         self._pid = os.getpid()
         self._data: dict[Any, Any] = {}
+        # key -> JSON text of a value assigned and not read since (see _ENCODED);
+        # None when a subclass checks values itself (``_normal``).
+        self._texts: dict[Any, str] | None = (
+            {} if type(self)._normal is PersistentOrderedDict._normal else None
+        )
+        self._read_only = read_only
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict[Any, bool] = {}
@@ -350,6 +365,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     def _load(self) -> None:
         self._dirty.clear()
         self._proxies.clear()
+        if self._texts:
+            self._texts.clear()
         with _collector_paused():
             self._store.refresh()
             self._data = dict.fromkeys(self._store.keys(), _UNREAD)
@@ -386,14 +403,27 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     def _plain(self, key: Any, alone: bool = False) -> Any:
         """The plain value of ``key`` (``KeyError`` if absent); ``alone``: see ``_read``."""
         value = self._data[key]
-        return self._read(key, alone) if value is _UNREAD else value
+        if value is _UNREAD:
+            return self._read(key, alone)
+        if value is _ENCODED:
+            return self._decode_text(key)
+        return value
+
+    def _decode_text(self, key: Any) -> Any:
+        """The value of ``key`` from the text it was assigned as, kept from now on."""
+        value = self._data[key] = decode(self._texts.pop(key))  # type: ignore[union-attr]
+        return value
 
     def _read_all(self) -> None:
         """Decode every value not read yet (a shard at a time: faster than one by one)."""
-        if self._all_read:
+        if self._all_read and not self._texts:
             return
         with self._lock:
             data = self._data
+            for key in list(self._texts or ()):
+                self._decode_text(key)
+            if self._all_read:
+                return
             with _collector_paused():
                 for key, value in self._store.values():
                     if data.get(key, _MISSING) is _UNREAD:
@@ -436,7 +466,7 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
 
     def __getitem__(self, key: K) -> V:
         value: V = self._data[key]
-        if value is _UNREAD:
+        if value is _UNREAD or value is _ENCODED:
             with self._lock:  # decoding also fills in the other unread keys of its shard
                 value = self._plain(key)
         proxy_type = self._proxy_types.get(type(value))
@@ -509,13 +539,38 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     # -- writing -------------------------------------------------------------
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._writable()
-        check_key(key)
+        # _writable, check_key, _set_normal and _after inlined: the common
+        # cases of every assignment take no call but the value's check.
+        if self._read_only:
+            self._writable()
+        if type(key) is not str or not key.isascii():
+            check_key(key)
         with self._lock:
-            current = self._data.get(key, _MISSING)
-            if current is not _MISSING and unwrap(value) is current:
+            data = self._data
+            current = data.get(key, _MISSING)
+            if current is not _MISSING and (value is current or unwrap(value) is current):
                 return  # ``pod[k] += [x]`` already changed it in place
-            self._set_normal(key, self._normal(key, value))
+            texts = self._texts
+            # A container is checked and copied by the encoder at once, its text
+            # kept until it is read (one C call; normalize only when it refuses).
+            text = text_if_normal(value) if texts is not None and type(value) in _TEXTED else None
+            if text is None:
+                value = self._normal(key, value)
+                if current is _ENCODED:
+                    del texts[key]  # type: ignore[union-attr]
+            else:
+                texts[key] = text  # type: ignore[index]
+                value = _ENCODED
+            dirty = self._dirty
+            if current is _MISSING:  # new keys enter the dirty order as they enter _data
+                dirty[key] = dirty.pop(key, False)
+                self._version += 1
+            else:
+                dirty.setdefault(key, False)
+            data[key] = value
+            self._changed(key)
+            if len(dirty) >= self._sync_at and not self._held:
+                self.sync()
 
     def _normal(self, key: Any, value: Any) -> Any:
         return normalize(value, (key,))
@@ -523,7 +578,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     def __delitem__(self, key: K) -> None:
         self._writable()
         with self._lock:
-            del self._data[key]
+            if self._data.pop(key) is _ENCODED:
+                del self._texts[key]  # type: ignore[union-attr]
             self._version += 1
             self._proxies.pop(key, None)
             dirty = self._dirty
@@ -592,6 +648,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # ``value`` is already in normal form and owned by us.
         dirty = self._dirty
         if key in self._data:
+            if self._data[key] is _ENCODED:
+                del self._texts[key]  # type: ignore[union-attr]
             dirty.setdefault(key, False)
         else:  # new keys enter the dirty order as they enter _data
             dirty[key] = dirty.pop(key, False)
@@ -684,15 +742,19 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
                 "process cannot write it: use tastypy.SharedPOD to share a POD"
             )
         data = self._data
+        texts = self._texts
         changes: list[tuple[Any, str | _Sentinel]] = []
+        add = changes.append
         for key, moved in dirty:
             if moved:
-                changes.append((key, DELETE))
+                add((key, DELETE))
             value = data.get(key, _MISSING)
-            if value is _UNREAD:  # marked dirty, never read: as it is on disk
-                changes.append((key, self._store.text(key)))
+            if value is _ENCODED:
+                add((key, texts[key]))  # type: ignore[index]
+            elif value is _UNREAD:  # marked dirty, never read: as it is on disk
+                add((key, self._store.text(key)))
             elif value is not _MISSING:
-                changes.append((key, encode(value)))
+                add((key, encode(value)))
         with exits.critical():
             self._store.commit(changes)
 

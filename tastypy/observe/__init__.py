@@ -6,7 +6,7 @@ receives one ``Op`` per mutation.
 
 from tastypy.keys import check_key
 from tastypy.observe.apply import apply
-from tastypy.observe.normal import copy, encode, format_path, normalize
+from tastypy.observe.normal import copy, decode, encode, format_path, normalize, text_if_normal
 from tastypy.observe.op import Op
 from tastypy.observe.proxy import (
     READ_ONLY,
@@ -32,8 +32,10 @@ __all__ = [
     "apply",
     "check_key",
     "copy",
+    "decode",
     "encode",
     "format_path",
     "normalize",
+    "text_if_normal",
     "unwrap",
 ]
