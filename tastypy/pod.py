@@ -328,6 +328,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             {} if type(self)._normal is PersistentOrderedDict._normal else None
         )
         self._read_only = read_only
+        #: Whether a subclass follows changes (``_changed``): else not called.
+        self._hooked = type(self)._changed is not PersistentOrderedDict._changed
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict[Any, bool] = {}
@@ -539,13 +541,15 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     # -- writing -------------------------------------------------------------
 
     def __setitem__(self, key: K, value: V) -> None:
-        # _writable, check_key, _set_normal and _after inlined: the common
-        # cases of every assignment take no call but the value's check.
+        # _writable, check_key, _set_normal and _after inlined, and the lock
+        # taken without ``with`` (half its cost): every assignment runs this.
         if self._read_only:
             self._writable()
         if type(key) is not str or not key.isascii():
             check_key(key)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             data = self._data
             current = data.get(key, _MISSING)
             if current is not _MISSING and (value is current or unwrap(value) is current):
@@ -568,9 +572,12 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             else:
                 dirty.setdefault(key, False)
             data[key] = value
-            self._changed(key)
+            if self._hooked:
+                self._changed(key)
             if len(dirty) >= self._sync_at and not self._held:
                 self.sync()
+        finally:
+            lock.release()
 
     def _normal(self, key: Any, value: Any) -> Any:
         return normalize(value, (key,))
