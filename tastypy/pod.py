@@ -31,6 +31,7 @@ from tastypy.observe import (
     decode,
     encode,
     normalize,
+    proxy_of,
     text_if_normal,
     unwrap,
 )
@@ -330,6 +331,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         self._read_only = read_only
         #: Whether a subclass follows changes (``_changed``): else not called.
         self._hooked = type(self)._changed is not PersistentOrderedDict._changed
+        #: Whether a subclass looks at values read from disk (``_decoded``).
+        self._decodes = type(self)._decoded is not PersistentOrderedDict._decoded
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict[Any, bool] = {}
@@ -391,6 +394,10 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         else:
             value = shard.pop(key)
             with _collector_paused():
+                if not self._decodes:  # no hook to call: the keys still unread take their values
+                    get = data.get
+                    data.update({k: v for k, v in shard.items() if get(k, _MISSING) is _UNREAD})
+                    shard = {}
                 for other, other_value in shard.items():
                     if data.get(other, _MISSING) is _UNREAD:
                         try:
@@ -480,7 +487,7 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             return known[1]
         if len(self._proxies) >= _PROXY_CACHE:
             self._proxies.clear()
-        proxy = proxy_type(value, (key,), self._on_op, value, self._lock)
+        proxy = proxy_of(proxy_type, value, (key,), self._on_op, value, self._lock)
         self._proxies[key] = (value, proxy)
         return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
 
@@ -602,7 +609,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # _after(key), inlined: this runs on every mutation through a proxy.
         dirty = self._dirty
         dirty.setdefault(key, False)
-        self._changed(key)
+        if self._hooked:
+            self._changed(key)
         if len(dirty) >= self._sync_at and not self._held:
             self.sync()
 

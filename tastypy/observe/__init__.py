@@ -15,6 +15,7 @@ from tastypy.observe.proxy import (
     ObservableList,
     ReadOnlyDict,
     ReadOnlyList,
+    proxy_of,
     unwrap,
 )
 from tastypy.observe.recorder import APPLIED, Recorder
@@ -36,6 +37,7 @@ __all__ = [
     "encode",
     "format_path",
     "normalize",
+    "proxy_of",
     "text_if_normal",
     "unwrap",
 ]
