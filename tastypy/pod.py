@@ -57,8 +57,8 @@ _TEXTED = frozenset({dict, list, tuple})
 
 _log = logging.getLogger("tastypy")
 
-#: Proxies kept per folder before the cache starts over (bounds memory).
-_PROXY_CACHE = 256
+#: The last read's (value, proxy) before any read: matches no value.
+_NO_PROXY: tuple[Any, Any] = (_MISSING, None)
 
 
 #: The open POD of each (folder, read-only) in this process.
@@ -76,8 +76,7 @@ def _locks_anew_in_child() -> None:
     for pod in _registry.values():
         if "_lock" in pod.__dict__:
             pod._lock = threading.RLock()
-            if isinstance(pod._proxies, dict):
-                pod._proxies.clear()  # their proxies hold the old lock
+            pod._last = _NO_PROXY  # its proxy holds the old lock
 
 
 os.register_at_fork(after_in_child=_locks_anew_in_child)
@@ -336,7 +335,12 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict[Any, bool] = {}
-        self._proxies: dict[Any, tuple[Any, Any]] = {}
+        # The last value read and its proxy, given again to a read of the same
+        # value (``pod[k]['a']; pod[k]['b']``). No more are kept: a proxy
+        # dropped at once is freed at once, while a cache of them fills the
+        # collector's oldest generation with them (most of W3 with 256 kept).
+        self._last = _NO_PROXY
+        self._report = self._on_op  # bound once
         self._proxy_types = READ_ONLY if read_only else WRITABLE
         self._held = False
         self._users = 1
@@ -369,7 +373,7 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
 
     def _load(self) -> None:
         self._dirty.clear()
-        self._proxies.clear()
+        self._last = _NO_PROXY
         if self._texts:
             self._texts.clear()
         with _collector_paused():
@@ -481,14 +485,12 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
-        # (value, proxy): comparing plain objects avoids a slow read on the proxy.
-        known: tuple[V, V] | None = self._proxies.get(key)
-        if known is not None and known[0] is value:
-            return known[1]
-        if len(self._proxies) >= _PROXY_CACHE:
-            self._proxies.clear()
-        proxy = proxy_of(proxy_type, value, (key,), self._on_op, value, self._lock)
-        self._proxies[key] = (value, proxy)
+        # A value is held by one key only: the same value is the same key.
+        known = self._last
+        if known[0] is value:
+            return known[1]  # type: ignore[no-any-return]
+        proxy = proxy_of(proxy_type, value, (key,), self._report, value, self._lock)
+        self._last = (value, proxy)
         return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
 
     def __contains__(self, key: object) -> bool:
@@ -595,7 +597,6 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             if self._data.pop(key) is _ENCODED:
                 del self._texts[key]  # type: ignore[union-attr]
             self._version += 1
-            self._proxies.pop(key, None)
             dirty = self._dirty
             dirty.pop(key, None)
             dirty[key] = True
@@ -855,7 +856,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
                 del _registry[key]
             store.close()
             closed = _Closed(store.path)
-            self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
+            self._data = self._dirty = closed  # type: ignore[assignment]
+            self._last = _NO_PROXY
 
     def __enter__(self) -> Self:
         return self
