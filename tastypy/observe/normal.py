@@ -83,15 +83,16 @@ def _exact(value: Any, depth: int) -> bool:
         return False
     t = type(value)
     if t is dict:
-        for key in value:
+        for key, item in value.items():
             if type(key) is not str:
                 return False
-        items = value.values()
-    elif t is list or t is tuple:
-        items = value
-    else:
+            t = type(item)
+            if t not in _SCALARS and (t not in _CONTAINERS or not _exact(item, depth + 1)):
+                return False
+        return True
+    if t is not list and t is not tuple:
         return t in _SCALARS
-    for item in items:
+    for item in value:
         t = type(item)
         if t not in _SCALARS and (t not in _CONTAINERS or not _exact(item, depth + 1)):
             return False
