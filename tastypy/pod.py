@@ -489,9 +489,9 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         known = self._last
         if known[0] is value:
             return known[1]  # type: ignore[no-any-return]
-        proxy = proxy_of(proxy_type, value, (key,), self._report, value, self._lock)
+        proxy: V = proxy_of(proxy_type, value, (key,), self._report, value, self._lock)
         self._last = (value, proxy)
-        return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
+        return proxy  # a proxy stands for the value it wraps
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
@@ -554,7 +554,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # taken without ``with`` (half its cost): every assignment runs this.
         if self._read_only:
             self._writable()
-        if type(key) is not str or not key.isascii():
+        name: Any = key
+        if type(name) is not str or not name.isascii():
             check_key(key)
         lock = self._lock
         lock.acquire()
@@ -566,21 +567,22 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             texts = self._texts
             # A container is checked and copied by the encoder at once, its text
             # kept until it is read (one C call; normalize only when it refuses).
-            text = text_if_normal(value) if texts is not None and type(value) in _TEXTED else None
+            stored: Any = value
+            text = text_if_normal(stored) if texts is not None and type(stored) in _TEXTED else None
             if text is None:
-                value = self._normal(key, value)
+                stored = self._normal(key, value)
                 if current is _ENCODED:
                     del texts[key]  # type: ignore[union-attr]
             else:
                 texts[key] = text  # type: ignore[index]
-                value = _ENCODED
+                stored = _ENCODED
             dirty = self._dirty
             if current is _MISSING:  # new keys enter the dirty order as they enter _data
                 dirty[key] = dirty.pop(key, False)
                 self._version += 1
             else:
                 dirty.setdefault(key, False)
-            data[key] = value
+            data[key] = stored
             if self._hooked:
                 self._changed(key)
             if len(dirty) >= self._sync_at and not self._held:
