@@ -860,6 +860,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
             closed = _Closed(store.path)
             self._data = self._dirty = closed  # type: ignore[assignment]
             self._last = _NO_PROXY
+            if self._texts:
+                self._texts.clear()  # synced: the store had them
 
     def __enter__(self) -> Self:
         return self
