@@ -28,8 +28,11 @@ from tastypy.observe import (
     Op,
     check_key,
     copy,
+    decode,
     encode,
     normalize,
+    proxy_of,
+    text_if_normal,
     unwrap,
 )
 from tastypy.store import DELETE, Store
@@ -45,10 +48,17 @@ _MISSING: Any = object()
 #: in the store, decoded on the first read (one form held per key, not two).
 _UNREAD = object()
 
+#: The value of a key assigned since, kept as its JSON text (in ``_texts``)
+#: until it is read: the encoder checked and copied it in one call.
+_ENCODED = object()
+
+#: The values whose assignment keeps their text (a scalar is its own copy).
+_TEXTED = frozenset({dict, list, tuple})
+
 _log = logging.getLogger("tastypy")
 
-#: Proxies kept per folder before the cache starts over (bounds memory).
-_PROXY_CACHE = 256
+#: The last read's (value, proxy) before any read: matches no value.
+_NO_PROXY: tuple[Any, Any] = (_MISSING, None)
 
 
 #: The open POD of each (folder, read-only) in this process.
@@ -66,8 +76,7 @@ def _locks_anew_in_child() -> None:
     for pod in _registry.values():
         if "_lock" in pod.__dict__:
             pod._lock = threading.RLock()
-            if isinstance(pod._proxies, dict):
-                pod._proxies.clear()  # their proxies hold the old lock
+            pod._last = _NO_PROXY  # its proxy holds the old lock
 
 
 os.register_at_fork(after_in_child=_locks_anew_in_child)
@@ -313,10 +322,25 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         self._format = {"gzipped": gzipped, "file_size": file_size}
         self._pid = os.getpid()
         self._data: dict[Any, Any] = {}
+        # key -> JSON text of a value assigned and not read since (see _ENCODED);
+        # None when a subclass checks values itself (``_normal``).
+        self._texts: dict[Any, str] | None = (
+            {} if type(self)._normal is PersistentOrderedDict._normal else None
+        )
+        self._read_only = read_only
+        #: Whether a subclass follows changes (``_changed``): else not called.
+        self._hooked = type(self)._changed is not PersistentOrderedDict._changed
+        #: Whether a subclass looks at values read from disk (``_decoded``).
+        self._decodes = type(self)._decoded is not PersistentOrderedDict._decoded
         # key -> True when its old place on disk must go (deleted, maybe
         # re-added); new keys enter in the order they enter ``_data``.
         self._dirty: dict[Any, bool] = {}
-        self._proxies: dict[Any, tuple[Any, Any]] = {}
+        # The last value read and its proxy, given again to a read of the same
+        # value (``pod[k]['a']; pod[k]['b']``). No more are kept: a proxy
+        # dropped at once is freed at once, while a cache of them fills the
+        # collector's oldest generation with them (most of W3 with 256 kept).
+        self._last = _NO_PROXY
+        self._report = self._on_op  # bound once
         self._proxy_types = READ_ONLY if read_only else WRITABLE
         self._held = False
         self._users = 1
@@ -349,7 +373,9 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
 
     def _load(self) -> None:
         self._dirty.clear()
-        self._proxies.clear()
+        self._last = _NO_PROXY
+        if self._texts:
+            self._texts.clear()
         with _collector_paused():
             self._store.refresh()
             self._data = dict.fromkeys(self._store.keys(), _UNREAD)
@@ -372,6 +398,10 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         else:
             value = shard.pop(key)
             with _collector_paused():
+                if not self._decodes:  # no hook to call: the keys still unread take their values
+                    get = data.get
+                    data.update({k: v for k, v in shard.items() if get(k, _MISSING) is _UNREAD})
+                    shard = {}
                 for other, other_value in shard.items():
                     if data.get(other, _MISSING) is _UNREAD:
                         try:
@@ -386,14 +416,27 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     def _plain(self, key: Any, alone: bool = False) -> Any:
         """The plain value of ``key`` (``KeyError`` if absent); ``alone``: see ``_read``."""
         value = self._data[key]
-        return self._read(key, alone) if value is _UNREAD else value
+        if value is _UNREAD:
+            return self._read(key, alone)
+        if value is _ENCODED:
+            return self._decode_text(key)
+        return value
+
+    def _decode_text(self, key: Any) -> Any:
+        """The value of ``key`` from the text it was assigned as, kept from now on."""
+        value = self._data[key] = decode(self._texts.pop(key))  # type: ignore[union-attr]
+        return value
 
     def _read_all(self) -> None:
         """Decode every value not read yet (a shard at a time: faster than one by one)."""
-        if self._all_read:
+        if self._all_read and not self._texts:
             return
         with self._lock:
             data = self._data
+            for key in list(self._texts or ()):
+                self._decode_text(key)
+            if self._all_read:
+                return
             with _collector_paused():
                 for key, value in self._store.values():
                     if data.get(key, _MISSING) is _UNREAD:
@@ -436,21 +479,19 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
 
     def __getitem__(self, key: K) -> V:
         value: V = self._data[key]
-        if value is _UNREAD:
+        if value is _UNREAD or value is _ENCODED:
             with self._lock:  # decoding also fills in the other unread keys of its shard
                 value = self._plain(key)
         proxy_type = self._proxy_types.get(type(value))
         if proxy_type is None:
             return value
-        # (value, proxy): comparing plain objects avoids a slow read on the proxy.
-        known: tuple[V, V] | None = self._proxies.get(key)
-        if known is not None and known[0] is value:
-            return known[1]
-        if len(self._proxies) >= _PROXY_CACHE:
-            self._proxies.clear()
-        proxy = proxy_type(value, (key,), self._on_op, value, self._lock)
-        self._proxies[key] = (value, proxy)
-        return proxy  # type: ignore[return-value]  # a proxy stands for the value it wraps
+        # A value is held by one key only: the same value is the same key.
+        known = self._last
+        if known[0] is value:
+            return known[1]  # type: ignore[no-any-return]
+        proxy: V = proxy_of(proxy_type, value, (key,), self._report, value, self._lock)
+        self._last = (value, proxy)
+        return proxy  # a proxy stands for the value it wraps
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
@@ -509,13 +550,45 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     # -- writing -------------------------------------------------------------
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._writable()
-        check_key(key)
-        with self._lock:
-            current = self._data.get(key, _MISSING)
-            if current is not _MISSING and unwrap(value) is current:
+        # _writable, check_key, _set_normal and _after inlined, and the lock
+        # taken without ``with`` (half its cost): every assignment runs this.
+        if self._read_only:
+            self._writable()
+        name: Any = key
+        if type(name) is not str or not name.isascii():
+            check_key(key)
+        lock = self._lock
+        lock.acquire()
+        try:
+            data = self._data
+            current = data.get(key, _MISSING)
+            if current is not _MISSING and (value is current or unwrap(value) is current):
                 return  # ``pod[k] += [x]`` already changed it in place
-            self._set_normal(key, self._normal(key, value))
+            texts = self._texts
+            # A container is checked and copied by the encoder at once, its text
+            # kept until it is read (one C call; normalize only when it refuses).
+            stored: Any = value
+            text = text_if_normal(stored) if texts is not None and type(stored) in _TEXTED else None
+            if text is None:
+                stored = self._normal(key, value)
+                if current is _ENCODED:
+                    del texts[key]  # type: ignore[union-attr]
+            else:
+                texts[key] = text  # type: ignore[index]
+                stored = _ENCODED
+            dirty = self._dirty
+            if current is _MISSING:  # new keys enter the dirty order as they enter _data
+                dirty[key] = dirty.pop(key, False)
+                self._version += 1
+            else:
+                dirty.setdefault(key, False)
+            data[key] = stored
+            if self._hooked:
+                self._changed(key)
+            if len(dirty) >= self._sync_at and not self._held:
+                self.sync()
+        finally:
+            lock.release()
 
     def _normal(self, key: Any, value: Any) -> Any:
         return normalize(value, (key,))
@@ -523,9 +596,9 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
     def __delitem__(self, key: K) -> None:
         self._writable()
         with self._lock:
-            del self._data[key]
+            if self._data.pop(key) is _ENCODED:
+                del self._texts[key]  # type: ignore[union-attr]
             self._version += 1
-            self._proxies.pop(key, None)
             dirty = self._dirty
             dirty.pop(key, None)
             dirty[key] = True
@@ -539,7 +612,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # _after(key), inlined: this runs on every mutation through a proxy.
         dirty = self._dirty
         dirty.setdefault(key, False)
-        self._changed(key)
+        if self._hooked:
+            self._changed(key)
         if len(dirty) >= self._sync_at and not self._held:
             self.sync()
 
@@ -592,6 +666,8 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
         # ``value`` is already in normal form and owned by us.
         dirty = self._dirty
         if key in self._data:
+            if self._data[key] is _ENCODED:
+                del self._texts[key]  # type: ignore[union-attr]
             dirty.setdefault(key, False)
         else:  # new keys enter the dirty order as they enter _data
             dirty[key] = dirty.pop(key, False)
@@ -684,15 +760,19 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
                 "process cannot write it: use tastypy.SharedPOD to share a POD"
             )
         data = self._data
+        texts = self._texts
         changes: list[tuple[Any, str | _Sentinel]] = []
+        add = changes.append
         for key, moved in dirty:
             if moved:
-                changes.append((key, DELETE))
+                add((key, DELETE))
             value = data.get(key, _MISSING)
-            if value is _UNREAD:  # marked dirty, never read: as it is on disk
-                changes.append((key, self._store.text(key)))
+            if value is _ENCODED:
+                add((key, texts[key]))  # type: ignore[index]
+            elif value is _UNREAD:  # marked dirty, never read: as it is on disk
+                add((key, self._store.text(key)))
             elif value is not _MISSING:
-                changes.append((key, encode(value)))
+                add((key, encode(value)))
         with exits.critical():
             self._store.commit(changes)
 
@@ -778,7 +858,10 @@ class PersistentOrderedDict(DictMethods[K, V], OldIterators[K, V], MutableMappin
                 del _registry[key]
             store.close()
             closed = _Closed(store.path)
-            self._data = self._dirty = self._proxies = closed  # type: ignore[assignment]
+            self._data = self._dirty = closed  # type: ignore[assignment]
+            self._last = _NO_PROXY
+            if self._texts:
+                self._texts.clear()  # synced: the store had them
 
     def __enter__(self) -> Self:
         return self

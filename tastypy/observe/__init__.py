@@ -6,7 +6,7 @@ receives one ``Op`` per mutation.
 
 from tastypy.keys import check_key
 from tastypy.observe.apply import apply
-from tastypy.observe.normal import copy, encode, format_path, normalize
+from tastypy.observe.normal import copy, decode, encode, format_path, normalize, text_if_normal
 from tastypy.observe.op import Op
 from tastypy.observe.proxy import (
     READ_ONLY,
@@ -15,6 +15,7 @@ from tastypy.observe.proxy import (
     ObservableList,
     ReadOnlyDict,
     ReadOnlyList,
+    proxy_of,
     unwrap,
 )
 from tastypy.observe.recorder import APPLIED, Recorder
@@ -32,8 +33,11 @@ __all__ = [
     "apply",
     "check_key",
     "copy",
+    "decode",
     "encode",
     "format_path",
     "normalize",
+    "proxy_of",
+    "text_if_normal",
     "unwrap",
 ]

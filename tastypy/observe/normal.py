@@ -9,6 +9,7 @@ error that names where in the value it sits.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
 from collections.abc import Callable
 from typing import Any
@@ -22,18 +23,80 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def _c_encoder() -> Callable[[Any], str]:
+def _c_encoder() -> Callable[[Any, int], Any]:
     # JSONEncoder.encode builds a fresh C encoder on every call, a large part
     # of encoding one small value; build it once (same options as _ENCODER).
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
-        return _ENCODER.encode
-    one = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-    return lambda value: "".join(one(value, 0))
+        return lambda value, _level: (_ENCODER.encode(value),)
+    return make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)  # type: ignore[no-any-return]
 
 
-#: Encode a value already in normal form as compact JSON text.
-encode = _c_encoder()
+#: ``"".join(_chunks(value, 0))`` is the compact JSON text of ``value``.
+_chunks = _c_encoder()
+
+
+def encode(value: Any) -> str:
+    """The compact JSON text of a value already in normal form."""
+    return "".join(_chunks(value, 0))
+
+
+# The stub wants a make_scanner as context; the C scanner reads a JSONDecoder's settings.
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def decode(text: str) -> Any:
+    """The value of a text ``text_if_normal`` gave (no check: it is JSON)."""
+    return _scan(text, 0)[0]
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
+def text_if_normal(value: Any) -> str | None:
+    """The compact JSON text of ``value`` when that text alone keeps it
+    exactly, else None (``normalize`` then copies it, or names what is wrong).
+
+    The C encoder checks most of what ``normalize`` checks (types, NaN, ints
+    too long to print, cycles) in one call; what it lets through is looked
+    for here: subclasses of the JSON types, dict keys that are not ``str``
+    (which it would make strings, maybe colliding) and text UTF-8 cannot
+    write. The walk only reads types: no copy, no call per scalar.
+    """
+    try:
+        text = "".join(_chunks(value, 0))
+        if not _exact(value, 0):
+            return None
+    except Exception:  # noqa: BLE001 -- any refusal (or too deep): normalize names it
+        return None
+    return text if text.isascii() or writable(text) else None
+
+
+#: Deeper values go through ``normalize``, whose depth limit decides.
+_DEPTH = 100
+
+
+def _exact(value: Any, depth: int) -> bool:
+    """True when ``value`` holds only the exact JSON types, and ``str`` dict keys."""
+    if depth > _DEPTH:
+        return False
+    t = type(value)
+    if t is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            t = type(item)
+            if t not in _SCALARS and (t not in _CONTAINERS or not _exact(item, depth + 1)):
+                return False
+        return True
+    if t is not list and t is not tuple:
+        return t in _SCALARS
+    for item in value:
+        t = type(item)
+        if t not in _SCALARS and (t not in _CONTAINERS or not _exact(item, depth + 1)):
+            return False
+    return True
 
 
 class _Bad(Exception):
