@@ -15,6 +15,7 @@ import pytest
 import redis
 import test_shared
 import test_shared_tracker
+from hosts import Hosts
 from redis_server import RedisServer, redis6_server
 from test_shared_support import Faces, _session_servers, no_orphans  # noqa: F401  (fixture)
 
@@ -51,6 +52,14 @@ def redis6_face(url6):
     faces = Faces("redis", url6)
     yield faces
     faces.close()
+
+
+@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
+def redis_hosts(url6, request):
+    """The borrowed tests that run on every face run here on the sync and async Redis faces."""
+    hosts = Hosts(request.param, url6)
+    yield hosts
+    hosts.close()
 
 
 scratch = test_shared.scratch

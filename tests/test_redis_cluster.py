@@ -16,6 +16,7 @@ import pytest
 import redis
 import test_shared
 import test_shared_tracker
+from hosts import Hosts
 from redis.cluster import RedisCluster as ClusterClient
 from redis_server import RedisCluster
 from test_redis_support import JOIN, ctx, run_procs
@@ -49,6 +50,14 @@ def cluster_face(cluster_url):
     faces = Faces("redis", cluster_url)
     yield faces
     faces.close()
+
+
+@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
+def redis_hosts(cluster_url, request):
+    """The borrowed tests that run on every face run here on the sync and async Redis faces."""
+    hosts = Hosts(request.param, cluster_url)
+    yield hosts
+    hosts.close()
 
 
 # The fixtures the borrowed tests stand on, then the tests that take a face.
