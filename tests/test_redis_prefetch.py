@@ -16,6 +16,7 @@ import time
 import pytest
 import redis
 import test_shared_tracker
+from hosts import Hosts
 from test_redis_support import JOIN, ctx, run_procs
 from test_shared_support import LEASE, Faces, _session_servers, no_orphans  # noqa: F401  (fixture)
 
@@ -39,6 +40,20 @@ def prefetch_face(redis_url, redis_server):
     faces = PrefetchFaces("redis", redis_url)
     yield faces
     faces.close()
+
+
+class PrefetchHosts(Hosts):
+    def tracker(self, max_tries: int = 0, **options):
+        return super().tracker(max_tries, prefetch=3, **options)
+
+
+@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
+def prefetch_hosts(redis_url, redis_server, request):
+    """The borrowed tests that run on every face run here on prefetching Redis trackers, sync and async."""
+    _session_servers.add(redis_server.process.pid)
+    hosts = PrefetchHosts(request.param, redis_url)
+    yield hosts
+    hosts.close()
 
 
 #: Tests that name which keys each loop holds, one claim at a time: their
