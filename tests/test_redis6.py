@@ -8,14 +8,11 @@ again, then the damage and memory rules that differ without functions.
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 
 import pytest
 import redis
-import test_shared
-import test_shared_tracker
-from hosts import Hosts
+from borrow import borrow
 from redis_server import RedisServer, redis6_server
 from test_shared_support import Faces, _session_servers, no_orphans  # noqa: F401  (fixture)
 
@@ -47,27 +44,7 @@ def url6(server6):
     return server6.url
 
 
-@pytest.fixture(name="face")
-def redis6_face(url6):
-    faces = Faces("redis", url6)
-    yield faces
-    faces.close()
-
-
-@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
-def redis_hosts(url6, request):
-    """The borrowed tests that run on every face run here on the sync and async Redis faces."""
-    hosts = Hosts(request.param, url6)
-    yield hosts
-    hosts.close()
-
-
-scratch = test_shared.scratch
-tracker = test_shared_tracker.tracker
-for _module in (test_shared, test_shared_tracker):
-    for _name, _test in vars(_module).items():
-        if _name.startswith("test_") and {"face", "scratch", "tracker"} & set(inspect.signature(_test).parameters):
-            globals()[_name] = _test
+borrow(globals(), "url6")
 
 
 def test_the_server_is_redis_6_and_the_scripts_run_by_evalsha(url6):

@@ -9,14 +9,11 @@ work spread over the nodes, a busy name's slot moved mid-run.
 from __future__ import annotations
 
 import collections
-import inspect
 import time
 
 import pytest
 import redis
-import test_shared
-import test_shared_tracker
-from hosts import Hosts
+from borrow import borrow
 from redis.cluster import RedisCluster as ClusterClient
 from redis_server import RedisCluster
 from test_redis_support import JOIN, ctx, run_procs
@@ -45,28 +42,7 @@ def cluster_url(cluster):
     return cluster.url
 
 
-@pytest.fixture(name="face")
-def cluster_face(cluster_url):
-    faces = Faces("redis", cluster_url)
-    yield faces
-    faces.close()
-
-
-@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
-def redis_hosts(cluster_url, request):
-    """The borrowed tests that run on every face run here on the sync and async Redis faces."""
-    hosts = Hosts(request.param, cluster_url)
-    yield hosts
-    hosts.close()
-
-
-# The fixtures the borrowed tests stand on, then the tests that take a face.
-scratch = test_shared.scratch
-tracker = test_shared_tracker.tracker
-for _module in (test_shared, test_shared_tracker):
-    for _name, _test in vars(_module).items():
-        if _name.startswith("test_") and {"face", "scratch", "tracker"} & set(inspect.signature(_test).parameters):
-            globals()[_name] = _test
+borrow(globals(), "cluster_url")
 
 
 def _node_of(client, name: str) -> str:

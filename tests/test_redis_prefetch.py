@@ -8,7 +8,6 @@ tests of test_shared_tracker.py run here again with prefetch on.
 from __future__ import annotations
 
 import collections
-import inspect
 import os
 import signal
 import time
@@ -16,6 +15,7 @@ import time
 import pytest
 import redis
 import test_shared_tracker
+from borrow import borrow
 from hosts import Hosts
 from test_redis_support import JOIN, ctx, run_procs
 from test_shared_support import LEASE, Faces, _session_servers, no_orphans  # noqa: F401  (fixture)
@@ -34,12 +34,10 @@ class PrefetchFaces(Faces):
         return made
 
 
-@pytest.fixture(name="face")
-def prefetch_face(redis_url, redis_server):
+@pytest.fixture
+def prefetch_url(redis_url, redis_server):
     _session_servers.add(redis_server.process.pid)
-    faces = PrefetchFaces("redis", redis_url)
-    yield faces
-    faces.close()
+    return redis_url
 
 
 class PrefetchHosts(Hosts):
@@ -47,32 +45,19 @@ class PrefetchHosts(Hosts):
         return super().tracker(max_tries, prefetch=3, **options)
 
 
-@pytest.fixture(name="any_host", params=["redis", "aio-redis"])
-def prefetch_hosts(redis_url, redis_server, request):
-    """The borrowed tests that run on every face run here on prefetching Redis trackers, sync and async."""
-    _session_servers.add(redis_server.process.pid)
-    hosts = PrefetchHosts(request.param, redis_url)
-    yield hosts
-    hosts.close()
-
-
 #: Tests that name which keys each loop holds, one claim at a time: their
 #: prefetch counterparts are the tests below (a killed worker's batch, keys
 #: given back when a loop ends).
-ONE_CLAIM_AT_A_TIME = {
+ONE_CLAIM_AT_A_TIME = frozenset({
     "test_a_worker_killed_mid_task_leaves_its_key_to_the_others",
     "test_an_orphan_handed_ahead_of_the_scan_is_not_handed_twice_in_one_pass",
     "test_leaving_a_loop_frees_its_key",
-}
+})
 
-tracker = test_shared_tracker.tracker
-for _name, _test in vars(test_shared_tracker).items():
-    if (
-        _name.startswith("test_")
-        and _name not in ONE_CLAIM_AT_A_TIME
-        and {"face", "tracker"} & set(inspect.signature(_test).parameters)
-    ):
-        globals()[_name] = _test
+borrow(
+    globals(), "prefetch_url",
+    modules=(test_shared_tracker,), skip=ONE_CLAIM_AT_A_TIME, faces=PrefetchFaces, hosts=PrefetchHosts,
+)  # fmt: skip
 
 
 def crawl(tracker, seen, pause):
