@@ -36,6 +36,8 @@ from tastypy.shared.link import Wire
 WATCH = 0.5
 #: Seconds the server's start may take before the creator gives up.
 START = 60.0
+#: The reply of most writes, pickled once.
+_DONE = pickle.dumps((True, None), 5)
 
 
 class _Peer:
@@ -80,27 +82,30 @@ class Loop:
     def run(self, stop: Any) -> None:
         """Serve until the host is closed or ``stop()`` says so (checked every WATCH s)."""
         select = self.selector.select
-        check = time.monotonic() + WATCH
-        while not self.host.closed:
-            timeout = check - time.monotonic()
+        monotonic = time.monotonic
+        host = self.host
+        check = monotonic() + WATCH
+        while not host.closed:
+            now = monotonic()  # once a turn: a turn serves every ready request
+            if now >= check:
+                if stop():
+                    return
+                check = now + WATCH
+            timeout = check - now
             if self.waiting:
                 deadlines = [peer.waiting[3] for peer in self.waiting if peer.waiting[3] is not None]
                 if deadlines:
-                    timeout = min(timeout, min(deadlines) - time.monotonic())
+                    timeout = min(timeout, min(deadlines) - now)
             for key, _ in select(max(0.0, timeout)):
                 peer = key.data
                 if peer is None:
                     self._admit()
                 else:
                     self._serve(peer)
-                if self.host.closed:
+                if host.closed:
                     return
             if self.waiting:
                 self._expire()
-            if time.monotonic() >= check:
-                if stop():
-                    return
-                check = time.monotonic() + WATCH
 
     def _admit(self) -> None:
         self.wake_reader.recv_bytes()
@@ -125,7 +130,7 @@ class Loop:
             return
         name, args, kwargs = pickle.loads(data)
         host = self.host
-        if host.blocks(peer.cid, name):
+        if host.holder is not None and host.blocks(peer.cid, name):
             deadline = host.deadline(name, args, kwargs)
             if deadline is not None and deadline <= time.monotonic():
                 self._reply(peer, True, False)  # lock(timeout=0): no wait
@@ -148,13 +153,18 @@ class Loop:
             self._resume()
 
     def _reply(self, peer: _Peer, ok: bool, value: Any) -> None:
-        try:
-            data = pickle.dumps((ok, value), 5)
-            if not ok:
-                pickle.loads(data)  # an exception may pickle and not unpickle
-        except Exception as exc:  # noqa: BLE001
-            plain = RuntimeError(f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}")
-            data = pickle.dumps((False, plain), 5)
+        if ok and value is None:
+            data = _DONE
+        else:
+            try:
+                data = pickle.dumps((ok, value), 5)
+                if not ok:
+                    pickle.loads(data)  # an exception may pickle and not unpickle
+            except Exception as exc:  # noqa: BLE001
+                plain = RuntimeError(
+                    f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}"
+                )
+                data = pickle.dumps((False, plain), 5)
         try:
             peer.conn.send(data)
         except OSError:
