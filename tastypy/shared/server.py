@@ -30,14 +30,12 @@ from multiprocessing.connection import Listener, Pipe
 from typing import Any
 
 from tastypy.shared.host import Host
-from tastypy.shared.link import Wire
+from tastypy.shared.link import DONE, Wire
 
 #: Seconds between checks of the creator's life and of stop signals.
 WATCH = 0.5
 #: Seconds the server's start may take before the creator gives up.
 START = 60.0
-#: The reply of most writes, pickled once.
-_DONE = pickle.dumps((True, None), 5)
 
 
 class _Peer:
@@ -154,7 +152,7 @@ class Loop:
 
     def _reply(self, peer: _Peer, ok: bool, value: Any) -> None:
         if ok and value is None:
-            data = _DONE
+            data = DONE
         else:
             try:
                 data = pickle.dumps((ok, value), 5)
