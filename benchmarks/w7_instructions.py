@@ -90,7 +90,7 @@ def main() -> None:
                            env=env, timeout=3600, check=True)
             for side in ("client", "server"):
                 print(f"== {side}, {args.n:,} increments")
-                pstats.Stats(f"{stats}.{side}").sort_stats("tottime").print_stats(18)
+                pstats.Stats(f"{stats}.{side}").sort_stats("tottime").print_stats(int(os.environ.get("TOP", "18")))
             return
         full = counts(Path(tmp), args.n, env)
         empty = counts(Path(tmp), 0, env)

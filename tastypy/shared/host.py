@@ -80,8 +80,12 @@ class Host:
         """Run request ``name`` of ``cid`` (which ``blocks()`` let through)."""
         handler = self.table.get(name)
         if handler is None:
-            raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
+            raise self.unknown(name)
         return handler(cid, *args, **kwargs)
+
+    def unknown(self, name: str) -> AttributeError:
+        """The error of a request no handler answers."""
+        return AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
 
     def _table(self) -> dict[str, Callable[..., Any]]:
         """Name -> handler, from ``tastypy.operations`` (a POD's, or a tracker's too)."""

@@ -152,8 +152,6 @@ DONE = pickle.dumps((True, None), 5)
 
 
 def _answer(data: bytes) -> Any:
-    if data == DONE:
-        return None
     ok, value = pickle.loads(data)
     if ok:
         return value
@@ -200,7 +198,7 @@ class Link:
             raise
         finally:
             local.busy = False
-        return _answer(data)
+        return None if data == DONE else _answer(data)
 
     def _call_aside(self, request: bytes) -> Any:
         try:

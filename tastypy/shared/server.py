@@ -141,28 +141,32 @@ class Loop:
     def _run(self, peer: _Peer, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         host = self.host
         holder = host.holder
+        handler = host.table.get(name)
         try:
-            result = host.run(peer.cid, name, args, kwargs)
+            if handler is None:
+                raise host.unknown(name)
+            result = handler(peer.cid, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (the caller gets it)
             self._reply(peer, False, exc)
         else:
-            self._reply(peer, True, result)
+            if result is None:  # most writes: the reply is known
+                try:
+                    peer.conn.send(DONE)
+                except OSError:
+                    self._drop(peer)
+            else:
+                self._reply(peer, True, result)
         if holder is not None and host.holder is None:
             self._resume()
 
     def _reply(self, peer: _Peer, ok: bool, value: Any) -> None:
-        if ok and value is None:
-            data = DONE
-        else:
-            try:
-                data = pickle.dumps((ok, value), 5)
-                if not ok:
-                    pickle.loads(data)  # an exception may pickle and not unpickle
-            except Exception as exc:  # noqa: BLE001
-                plain = RuntimeError(
-                    f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}"
-                )
-                data = pickle.dumps((False, plain), 5)
+        try:
+            data = pickle.dumps((ok, value), 5)
+            if not ok:
+                pickle.loads(data)  # an exception may pickle and not unpickle
+        except Exception as exc:  # noqa: BLE001
+            plain = RuntimeError(f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}")
+            data = pickle.dumps((False, plain), 5)
         try:
             peer.conn.send(data)
         except OSError:
