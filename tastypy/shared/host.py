@@ -122,7 +122,8 @@ class Host:
         return False, None
 
     def _apply(self, cid: Any, op: Any) -> Any:
-        return unwrap(apply(op, self.pod))
+        result = apply(op, self.pod)
+        return None if result is None else unwrap(result)  # None: most changes
 
     def _apply_many(self, cid: Any, ops: list[Any]) -> None:
         """Apply ``ops`` in order, in one step (no other request runs between them)."""
