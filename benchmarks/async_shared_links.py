@@ -53,8 +53,8 @@ class StreamPool:
         reader, writer = await self.free.get()
         try:
             data = pickle.dumps((name, args, {}), 5)
-            writer.write(struct.pack("!i", len(data)) + data)
-            size = struct.unpack("!i", await reader.readexactly(4))[0]
+            writer.write(struct.pack("!Q", len(data)) + data)
+            size = struct.unpack("!Q", await reader.readexactly(8))[0]
             ok, value = pickle.loads(await reader.readexactly(size))  # noqa: S301
         finally:
             self.free.put_nowait((reader, writer))

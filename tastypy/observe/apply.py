@@ -25,19 +25,25 @@ def apply(op: Op, root: Any) -> Any:
     be applied again.
     """
     path, method, given, given_kwargs = op
+    inplace = _OPERATORS.get(method)
+    if inplace is not None:  # the hot case (a shared counter): no generic argument copying
+        if not path:
+            raise TypeError(f"{method} needs a key to act on")
+        parent = root
+        for step in path[:-1]:
+            parent = parent[step]
+        last = path[-1]
+        value = parent[last]
+        if type(value) in WRITABLE:
+            value = _observed(value, path, root)
+        result = inplace(value, *map(copy, given))
+        if result is not value:  # numbers, strings: store the new value
+            parent[last] = result
+        return None
     # The Op's objects must not become part of root: later changes to root
     # would change the Op too.
     args = tuple(copy(a) for a in given)
     kwargs = {k: copy(v) for k, v in given_kwargs}
-    if method in _OPERATORS:
-        if not path:
-            raise TypeError(f"{method} needs a key to act on")
-        parent = _follow(root, path[:-1])
-        value = _observed(parent[path[-1]], path, root)
-        result = _OPERATORS[method](value, *args)
-        if result is not value:  # numbers, strings: store the new value
-            parent[path[-1]] = result
-        return None
     if method not in _ALLOWED:
         raise TypeError(f"{method}() is not a mutation tastypy records")
     target = _follow(root, path)

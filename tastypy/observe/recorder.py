@@ -15,6 +15,10 @@ from tastypy.keys import check_key
 from tastypy.observe.normal import format_path, normalize
 from tastypy.observe.op import Op
 
+_new = object.__new__
+#: ``Op`` without ``NamedTuple.__new__``'s Python frame.
+_new_op = tuple.__new__
+
 #: Marker returned by augmented assignment: Python then assigns it back
 #: (``parent['n'] = <marker>``), which must not record a second operation.
 APPLIED = type("Applied", (), {"__repr__": lambda self: "<applied>"})()
@@ -38,9 +42,14 @@ class Recorder:
         return f"<recorder at {format_path(self._path) or 'top level'}>"
 
     def __getitem__(self, key: Any) -> Recorder:
-        if not self._path:
+        path = self._path
+        if not path:
             check_key(key)
-        return Recorder(self._emit, self._path + (key,))
+        # Without __init__'s frame: two are made per ``.set['k']['n'] += 1``.
+        step = _new(Recorder)
+        step._emit = self._emit
+        step._path = path + (key,)
+        return step
 
     def __setitem__(self, key: Any, value: Any) -> Any:
         if value is APPLIED:
@@ -107,7 +116,8 @@ def _arg(value: Any, path: tuple[Any, ...], where: Any) -> Any:
 
 def _inplace(method: str) -> Callable[[Recorder, Any], Any]:
     def record(self: Recorder, other: Any) -> Any:
-        self._emit(Op(self._path, method, (_arg(other, self._path, method),)))
+        path = self._path
+        self._emit(_new_op(Op, (path, method, (_arg(other, path, method),), ())))
         return APPLIED
 
     record.__name__ = method

@@ -139,7 +139,12 @@ class ClientPOD(DictMethods[K, V], OldIterators[K, V], MutableMapping[K, V]):
         return Recorder(self._emit)
 
     def _emit(self, op: Op) -> Any:
-        return self._call("apply", op)
+        # ``_call("apply", op)`` written out: the path of every ``.set`` change.
+        gate = _gates.get(self._link.where)
+        if gate is not None and gate.holder is not None and gate.holder != threading.get_ident():
+            with gate.lock:
+                pass
+        return self._link.call("apply", op)
 
     # -- the mapping -----------------------------------------------------------
 

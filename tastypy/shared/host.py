@@ -80,8 +80,12 @@ class Host:
         """Run request ``name`` of ``cid`` (which ``blocks()`` let through)."""
         handler = self.table.get(name)
         if handler is None:
-            raise AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
+            raise self.unknown(name)
         return handler(cid, *args, **kwargs)
+
+    def unknown(self, name: str) -> AttributeError:
+        """The error of a request no handler answers."""
+        return AttributeError(f"{type(self.pod).__name__} has no method {name!r} a client may call")
 
     def _table(self) -> dict[str, Callable[..., Any]]:
         """Name -> handler, from ``tastypy.operations`` (a POD's, or a tracker's too)."""
@@ -118,7 +122,8 @@ class Host:
         return False, None
 
     def _apply(self, cid: Any, op: Any) -> Any:
-        return unwrap(apply(op, self.pod))
+        result = apply(op, self.pod)
+        return None if result is None else unwrap(result)  # None: most changes
 
     def _apply_many(self, cid: Any, ops: list[Any]) -> None:
         """Apply ``ops`` in order, in one step (no other request runs between them)."""

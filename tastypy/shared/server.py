@@ -1,10 +1,11 @@
 """The server process: it owns the POD or Tracker and runs every client's calls.
 
 Built on ``multiprocessing.connection`` (``Listener`` and its authkey
-challenge). One thread accepts connections; the main thread runs the calls,
-one at a time, from a selector over every open connection: a request is
-``(name, args, kwargs)`` pickled in one message, the reply ``(True, result)``
-or ``(False, exception)``. Each connection first sends its client's id (one
+challenge), then a ``Wire`` over each connection's socket (``link.py``). One
+thread accepts connections; the main thread runs the calls, one at a time,
+from a selector over every open connection: a request is ``(name, args,
+kwargs)`` pickled in one message, the reply ``(True, result)`` or ``(False,
+exception)``. Each connection first sends its client's id (one
 per process). A client is alive while one of its connections is open: a
 process that dies, even by SIGKILL, closes its sockets, which frees its lock
 and its keys at once.
@@ -25,10 +26,11 @@ import threading
 import time
 from collections.abc import Mapping
 from multiprocessing import AuthenticationError, get_all_start_methods, get_context
-from multiprocessing.connection import Connection, Listener, Pipe
+from multiprocessing.connection import Listener, Pipe
 from typing import Any
 
 from tastypy.shared.host import Host
+from tastypy.shared.link import DONE, Wire
 
 #: Seconds between checks of the creator's life and of stop signals.
 WATCH = 0.5
@@ -41,7 +43,7 @@ class _Peer:
 
     __slots__ = ("cid", "conn", "waiting")
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Wire) -> None:
         self.conn = conn
         self.cid: Any = None
         self.waiting: Any = None  # (name, args, kwargs, deadline) held back by the user lock
@@ -53,7 +55,7 @@ class Loop:
     def __init__(self, host: Host, listener: Any) -> None:
         self.host = host
         self.selector = selectors.DefaultSelector()
-        self.inbox: collections.deque[Connection] = collections.deque()
+        self.inbox: collections.deque[Wire] = collections.deque()
         self.wake_reader, self.wake_writer = Pipe(duplex=False)
         self.selector.register(self.wake_reader, selectors.EVENT_READ, None)
         self.waiting: list[_Peer] = []  # in the order they came
@@ -68,33 +70,40 @@ class Loop:
                 continue  # a wrong key or a client gone: that client gets its error
             except OSError:
                 return  # the listener is closed
-            self.inbox.append(conn)
+            try:
+                wire = Wire(conn)
+            except OSError:
+                continue  # out of file descriptors: that client sees its connection close
+            self.inbox.append(wire)
             self.wake_writer.send_bytes(b"")
 
     def run(self, stop: Any) -> None:
         """Serve until the host is closed or ``stop()`` says so (checked every WATCH s)."""
         select = self.selector.select
-        check = time.monotonic() + WATCH
-        while not self.host.closed:
-            timeout = check - time.monotonic()
+        monotonic = time.monotonic
+        host = self.host
+        check = monotonic() + WATCH
+        while not host.closed:
+            now = monotonic()  # once a turn: a turn serves every ready request
+            if now >= check:
+                if stop():
+                    return
+                check = now + WATCH
+            timeout = check - now
             if self.waiting:
                 deadlines = [peer.waiting[3] for peer in self.waiting if peer.waiting[3] is not None]
                 if deadlines:
-                    timeout = min(timeout, min(deadlines) - time.monotonic())
+                    timeout = min(timeout, min(deadlines) - now)
             for key, _ in select(max(0.0, timeout)):
                 peer = key.data
                 if peer is None:
                     self._admit()
                 else:
                     self._serve(peer)
-                if self.host.closed:
+                if host.closed:
                     return
             if self.waiting:
                 self._expire()
-            if time.monotonic() >= check:
-                if stop():
-                    return
-                check = time.monotonic() + WATCH
 
     def _admit(self) -> None:
         self.wake_reader.recv_bytes()
@@ -104,20 +113,22 @@ class Loop:
 
     def _serve(self, peer: _Peer) -> None:
         try:
-            data = peer.conn.recv_bytes()
+            data = peer.conn.recv()
         except (EOFError, OSError):
             self._drop(peer)
             return
         if peer.cid is None:
             peer.cid = pickle.loads(data)
             self.host.join(peer.cid)
+            if peer.conn.rest:
+                self._serve(peer)  # its first request came in the same read
             return
-        if peer.waiting is not None:
+        if peer.waiting is not None or peer.conn.rest:
             self._drop(peer)  # a request before the last one was answered: not our client
             return
         name, args, kwargs = pickle.loads(data)
         host = self.host
-        if host.blocks(peer.cid, name):
+        if host.holder is not None and host.blocks(peer.cid, name):
             deadline = host.deadline(name, args, kwargs)
             if deadline is not None and deadline <= time.monotonic():
                 self._reply(peer, True, False)  # lock(timeout=0): no wait
@@ -130,12 +141,21 @@ class Loop:
     def _run(self, peer: _Peer, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         host = self.host
         holder = host.holder
+        handler = host.table.get(name)
         try:
-            result = host.run(peer.cid, name, args, kwargs)
+            if handler is None:
+                raise host.unknown(name)
+            result = handler(peer.cid, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (the caller gets it)
             self._reply(peer, False, exc)
         else:
-            self._reply(peer, True, result)
+            if result is None:  # most writes: the reply is known
+                try:
+                    peer.conn.send(DONE)
+                except OSError:
+                    self._drop(peer)
+            else:
+                self._reply(peer, True, result)
         if holder is not None and host.holder is None:
             self._resume()
 
@@ -148,7 +168,7 @@ class Loop:
             plain = RuntimeError(f"{type(value).__name__}: {value}" if not ok else f"result does not pickle: {exc}")
             data = pickle.dumps((False, plain), 5)
         try:
-            peer.conn.send_bytes(data)
+            peer.conn.send(data)
         except OSError:
             self._drop(peer)
 
