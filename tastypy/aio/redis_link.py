@@ -30,7 +30,7 @@ from tastypy.redis import connect
 from tastypy.redis.connection import Patience
 from tastypy.redis.lease import TICK, held_locks
 from tastypy.redis.link import RedisOps
-from tastypy.redis.plan import Call, Pipeline, Plan, Sleep, Step, T
+from tastypy.redis.plan import Call, Done, Pipeline, Plan, Sleep, Step, T, advance
 
 #: Connections of one link to a single server: calls in flight at once (more wait for one).
 CONNECTIONS = 32
@@ -40,19 +40,13 @@ async def drive(plan: Plan[T], client: Any) -> T:
     """Drive ``plan`` on a ``redis.asyncio`` client; its result, or the error it raises."""
     reply: Any = None
     error: redis.RedisError | None = None
-    while True:
+    while type(step := advance(plan, reply, error)) is not Done:
         try:
-            if error is None:
-                step = plan.send(reply)
-            else:
-                step, error = plan.throw(error), None
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        try:
-            reply = await _execute(client, step)
+            reply, error = await _execute(client, step), None  # type: ignore[arg-type]
         except redis.RedisError as exc:
             reply, error = None, exc
+    result: T = step.value
+    return result
 
 
 async def _execute(client: Any, step: Step) -> Any:

@@ -15,10 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Mapping
 from types import GeneratorType, MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
-
-if TYPE_CHECKING:
-    import redis
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -64,24 +61,33 @@ def follow(result: Any) -> Plan[Any]:
     return result
 
 
+class Done(NamedTuple):
+    """The end of a plan: its result."""
+
+    value: Any
+
+
+def advance(plan: Plan[Any], reply: Any, error: BaseException | None) -> Step | Done:
+    """Send ``plan`` its last step's reply, or throw it that step's error: its next step, or ``Done``."""
+    try:
+        return plan.send(reply) if error is None else plan.throw(error)
+    except StopIteration as done:
+        return Done(done.value)
+
+
 def run(plan: Plan[T], client: Any) -> T:
     """Drive ``plan`` on a blocking redis-py client; its result, or the error it raises."""
     from redis import RedisError  # here: tastypy (the command line too) imports without redis-py
+
     reply: Any = None
-    error: redis.RedisError | None = None
-    while True:
+    error: RedisError | None = None
+    while type(step := advance(plan, reply, error)) is not Done:
         try:
-            if error is None:
-                step = plan.send(reply)
-            else:
-                step, error = plan.throw(error), None
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        try:
-            reply = _execute(client, step)
+            reply, error = _execute(client, step), None  # type: ignore[arg-type]
         except RedisError as exc:
             reply, error = None, exc
+    result: T = step.value
+    return result
 
 
 def _execute(client: Any, step: Step) -> Any:
