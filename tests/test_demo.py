@@ -102,7 +102,8 @@ def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path, mode, p
     # Its own session: SIGINT to the group, like Ctrl-C in a terminal (pool and server too).
     first = subprocess.Popen(
         command("demo", folder, "--pages", pages, "--workers", 2, *mode), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True,
+        stderr=subprocess.PIPE, text=True, env={**child_env(), "PYTHONFAULTHANDLER": "1"},
+        start_new_session=True,
     )
     try:
         assert first.stdout.readline().startswith(f"crawling {pages:,} pages")
@@ -111,7 +112,11 @@ def test_demo_interrupted_by_ctrl_c_keeps_its_data_and_resumes(tmp_path, mode, p
             assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
             time.sleep(0.2)
         os.killpg(first.pid, signal.SIGINT)
-        out, err = first.communicate(timeout=CHILD_TIMEOUT)
+        try:
+            out, err = first.communicate(timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            first.send_signal(signal.SIGABRT)  # the faulthandler prints where every thread waits
+            pytest.fail("the demo did not end after Ctrl-C:\n" + first.communicate(timeout=CHILD_TIMEOUT)[1][-8000:])
     finally:
         # Whatever is left of its group (nothing, when all went well).
         with contextlib.suppress(ProcessLookupError):

@@ -53,6 +53,7 @@ class _Workers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ended: list[asyncio.Future[None]] = []
         self.closed = False
+        self._closing = threading.Lock()  # held only to queue a call, or to close and drain
 
     def _start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
@@ -62,10 +63,11 @@ class _Workers:
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Run operation ``name`` on a worker thread; its result or its error."""
-        if self.closed:
-            raise ValueError(f"{self.what} at {self.where} is closed; open it again to use it")
         future = asyncio.get_running_loop().create_future()
-        self._queue.put((name, args, kwargs, future))
+        with self._closing:  # never queued after the writer's last look at the queue
+            if self.closed:
+                raise ValueError(f"{self.what} at {self.where} is closed; open it again to use it")
+            self._queue.put((name, args, kwargs, future))
         return await future
 
     def post(self, name: str, *args: Any) -> None:
@@ -152,8 +154,10 @@ class FolderLink(_Workers):
             while self._batch([get(), *self._drain()]):
                 pass
             # Closed: what was queued behind the close is refused, not left waiting.
-            self.closed = True
-            self._refuse(self._drain(), self._closed_error())
+            with self._closing:
+                self.closed = True
+                left = self._drain()
+            self._refuse(left, self._closed_error())
         finally:
             self._ended_here(0)
 
