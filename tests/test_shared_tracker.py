@@ -17,7 +17,7 @@ import sys
 import time
 
 import pytest
-from hosts import aio_host_fixture, any_host_fixture  # noqa: F401  (fixtures)
+from hosts import aio_host_fixture, any_host_fixture, counts, recount  # noqa: F401  (fixtures)
 from test_redis_support import work
 from test_shared_support import JOIN, ctx, face_fixture, no_orphans, run_procs  # noqa: F401  (fixtures)
 
@@ -295,19 +295,6 @@ def test_a_progress_loop_left_early_gives_its_key_back_and_closes_its_bar(any_ho
 
 
 # -- counters, walks, errors: every face, sync and async ----------------------------
-
-
-def recount(tracker) -> tuple:
-    records = [value for _, value in tracker.items()]
-    return (
-        sum(r["_done"] for r in records),
-        sum(r["_tries"] > 0 for r in records),
-        sum(r["_aborted"] for r in records),
-    )
-
-
-def counts(tracker) -> tuple:
-    return tracker.num_done(), tracker.num_tried(), tracker.num_aborted()
 
 
 @pytest.fixture
